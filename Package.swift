@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+// Tern: a peer-to-peer compute node for ternary (BitNet b1.58) language models.
+// Module layout follows docs/DESIGN (see ../shared/DESIGN.md): data flows one way,
+// tern (CLI) → TernNode → TernMesh / TernLedger / TernTrain → TernModel → TernKernels → CTernary.
+import PackageDescription
+
+let package = Package(
+    name: "Tern",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tern", targets: ["tern"]),
+        .library(name: "TernKernels", targets: ["TernKernels"]),
+        .library(name: "TernModel", targets: ["TernModel"]),
+        .library(name: "TernMesh", targets: ["TernMesh"]),
+        .library(name: "TernLedger", targets: ["TernLedger"]),
+        .library(name: "TernNode", targets: ["TernNode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // libsodium, used for every signature, key exchange and encrypted stream.
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        // Hot kernels in C: one scalar reference per op, one file per ISA variant,
+        // picked at run time with __attribute__((target)) + CPU feature checks.
+        .target(name: "CTernary"),
+        .target(name: "TernKernels", dependencies: ["CTernary"]),
+        .target(name: "TernModel", dependencies: ["TernKernels"]),
+        .target(name: "TernTrain", dependencies: ["TernModel", "TernKernels"]),
+        .target(name: "TernMesh", dependencies: [
+            "CSodium",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "TernLedger", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "TernNode", dependencies: [
+            "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "tern", dependencies: [
+            "TernNode", "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary"]),
+        .testTarget(name: "TernModelTests", dependencies: ["TernModel"]),
+        .testTarget(name: "TernMeshTests", dependencies: ["TernMesh"]),
+        .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
+        .testTarget(name: "TernNodeTests", dependencies: ["TernNode"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// Bridges libsodium into Swift. Install with `apt-get install libsodium-dev`.
+#include <sodium.h>

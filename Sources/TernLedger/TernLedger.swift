@@ -1,0 +1,2 @@
+// TernLedger: the node's SQLite database (GRDB), schema by migrations.
+import GRDB

@@ -1,0 +1,2 @@
+// TernMesh: node identity, the signed wire format, SWIM membership, transport, profiles.
+import CSodium

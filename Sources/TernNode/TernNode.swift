@@ -1,0 +1,3 @@
+// TernNode: the daemon that wires mesh, ledger and engine together, and its control API.
+import TernMesh
+import TernLedger

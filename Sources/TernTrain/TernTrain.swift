@@ -1,0 +1,2 @@
+// TernTrain: LoRA adapters, backward passes, AdamW, datasets, checkpoints.
+@_exported import TernModel

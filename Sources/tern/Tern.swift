@@ -1,0 +1,17 @@
+import ArgumentParser
+import TernKernels
+
+@main
+struct Tern: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tern",
+        abstract: "A peer-to-peer compute node for ternary (BitNet b1.58) language models.",
+        discussion: """
+            Run ternary and quantized models on this machine, fine-tune LoRA adapters, and
+            join a mesh of peers that shares the work. Start with `tern bench kernels` to see
+            what this machine can do.
+            """,
+        version: TernVersion.string,
+        subcommands: [Bench.self]
+    )
+}
