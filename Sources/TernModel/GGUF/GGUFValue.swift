@@ -40,6 +40,15 @@ public enum GGUFValue: Sendable, Equatable {
         }
     }
 
+    /// True when every array (at any depth) holds only elements of its declared type.
+    public var isWellFormed: Bool {
+        guard case .array(let type, let items) = self else { return true }
+        return items.allSatisfy { $0.type == type && $0.isWellFormed }
+    }
+
+    /// An array of strings (the common case: vocabularies, merges, languages).
+    public static func strings(_ values: [String]) -> GGUFValue { .array(.string, values.map { .string($0) }) }
+
     /// Any integer value that fits in `Int` (writers disagree on u32 vs i32 vs u64).
     public var intValue: Int? {
         switch self {

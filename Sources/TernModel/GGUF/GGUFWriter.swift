@@ -29,8 +29,12 @@ public struct GGUFWriter: Sendable {
         }
     }
 
-    /// Sets `key`, replacing an earlier value in place.
-    public mutating func set(_ key: String, _ value: GGUFValue) {
+    /// Sets `key`, replacing an earlier value in place. Arrays must hold only values of
+    /// their declared element type.
+    public mutating func set(_ key: String, _ value: GGUFValue) throws {
+        guard value.isWellFormed else {
+            throw GGUFError.wrongMetadataType(key: key, expected: "an array whose elements all have its declared type")
+        }
         if let i = metadata.firstIndex(where: { $0.key == key }) {
             metadata[i].value = value
         } else {
