@@ -6,8 +6,10 @@ struct BytePairEncoder: Sendable {
         let result: Int32
     }
 
-    /// Token id of each single byte's character.
+    /// Token id of each single byte's character, or `missing` (some vocabularies lack
+    /// control bytes; llama.cpp then drops such bytes, and so do we).
     private let byteTokens: [Int32]
+    private static let missing: Int32 = -1
     /// (left id, right id) → rank and merged id.
     private let merges: [UInt64: Merge]
     private let ids: [String: Int32]
@@ -21,12 +23,7 @@ struct BytePairEncoder: Sendable {
             throw TokenizerError.badValue(key: key, reason: "expected an array of strings")
         }
         ids = vocabulary.ids
-        byteTokens = try ByteLevelEncoding.characters.enumerated().map { b, c in
-            guard let id = vocabulary.ids[String(c)] else {
-                throw TokenizerError.badValue(key: "tokenizer.ggml.tokens", reason: "byte-level vocabulary lacks the token for byte 0x\(String(b, radix: 16))")
-            }
-            return id
-        }
+        byteTokens = ByteLevelEncoding.characters.map { vocabulary.ids[String($0)] ?? Self.missing }
         var merges: [UInt64: Merge] = [:]
         merges.reserveCapacity(items.count)
         for (rank, item) in items.enumerated() {
@@ -69,6 +66,6 @@ struct BytePairEncoder: Sendable {
             if before >= 0 { consider(before) }
             consider(c.left)
         }
-        for i in queue.survivors { output.append(symbols[i]) }
+        for i in queue.survivors where symbols[i] != Self.missing { output.append(symbols[i]) }
     }
 }
