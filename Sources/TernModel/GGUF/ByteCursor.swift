@@ -8,6 +8,11 @@ struct ByteCursor {
 
     var remaining: Int { bytes.count - offset }
 
+    /// Fails unless at least `count` bytes remain (checks a count before allocating for it).
+    func require(_ count: Int, _ what: String) throws {
+        guard count <= remaining else { throw GGUFError.truncated(offset: offset, needed: count - remaining, what: what) }
+    }
+
     mutating func take(_ count: Int, _ what: String) throws -> UnsafeRawBufferPointer {
         guard count >= 0, count <= remaining else {
             throw GGUFError.truncated(offset: offset, needed: count - remaining, what: what)

@@ -59,9 +59,11 @@ public final class GGUFFile: Sendable {
         }
         let kvCountOffset = cursor.offset
         let kvCount = try cursor.read(UInt64.self, "metadata count")
-        guard kvCount <= UInt64(Self.maxMetadataCount), kvCount * 13 <= UInt64(cursor.remaining) else {
+        guard kvCount <= UInt64(Self.maxMetadataCount) else {
             throw GGUFError.countTooLarge(what: "metadata count", count: kvCount, offset: kvCountOffset)
         }
+        // Each entry takes at least 13 bytes (key length, type, one-byte value).
+        try cursor.require(Int(kvCount) * 13, "\(kvCount) metadata entries")
 
         var keys: [String] = []
         var metadata: [String: GGUFValue] = [:]
@@ -89,9 +91,8 @@ public final class GGUFFile: Sendable {
         }
         self.alignment = alignment
 
-        guard tensorCount * 24 <= UInt64(cursor.remaining) else {
-            throw GGUFError.countTooLarge(what: "tensor count", count: tensorCount, offset: tensorCountOffset)
-        }
+        // Each tensor info takes at least 32 bytes (name length, rank, one dimension, type, offset).
+        try cursor.require(Int(tensorCount) * 32, "\(tensorCount) tensor infos")
         var pending: [(name: String, type: GGUFTensorType, dims: [Int], offset: UInt64, bytes: Int)] = []
         var index: [String: Int] = [:]
         for i in 0..<Int(tensorCount) {
@@ -198,9 +199,10 @@ public final class GGUFFile: Sendable {
             }
             let countOffset = cursor.offset
             let count = try cursor.read(UInt64.self, "element count of '\(key)'")
-            guard count <= UInt64(cursor.remaining / elementType.minimumEncodedSize) else {
+            guard count <= UInt64(Int32.max) else {
                 throw GGUFError.countTooLarge(what: "array count of '\(key)'", count: count, offset: countOffset)
             }
+            try cursor.require(Int(count) * elementType.minimumEncodedSize, "\(count) elements of '\(key)'")
             var items: [GGUFValue] = []
             items.reserveCapacity(Int(count))
             for _ in 0..<Int(count) {
