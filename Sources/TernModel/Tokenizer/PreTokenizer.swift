@@ -9,6 +9,16 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     /// of at most three, punctuation runs with trailing newlines, newline-ending whitespace.
     case llamaBPE = "llama-bpe"
 
+    /// The pieces `text` is cut into before BPE.
+    public func pieces(of text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        return split(scalars).map { range in
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: scalars[range])
+            return String(view)
+        }
+    }
+
     /// The pieces of `text`, as ranges of indices into `scalars`.
     func split(_ scalars: [Unicode.Scalar]) -> [Range<Int>] {
         let classes = scalars.map(CharacterClass.of)
