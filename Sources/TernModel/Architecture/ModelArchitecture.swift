@@ -1,5 +1,5 @@
 /// The transformer families Tern can run, named as in `general.architecture`.
-public enum ModelArchitecture: String, Sendable, CaseIterable {
+public enum ModelArchitecture: String, Sendable, CaseIterable, Codable {
     /// SmolLM2, TinyLlama, Llama-3: adjacent-pair RoPE, SiLU-gated FFN.
     case llama
     /// BitNet b1.58: sub-norms before the output projections, NEOX RoPE.
@@ -7,7 +7,7 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
 }
 
 /// The FFN gate activation.
-public enum HiddenActivation: String, Sendable {
+public enum HiddenActivation: String, Sendable, Codable {
     case silu
     /// ReLU², used by BitNet b1.58 2B-4T (`bitnet.hidden_activation = relu2`).
     case relu2

@@ -1,5 +1,5 @@
 /// The shape of a llama/bitnet transformer, read from `<arch>.*` GGUF metadata.
-public struct ModelHyperParameters: Sendable, Equatable {
+public struct ModelHyperParameters: Sendable, Equatable, Codable {
     public var architecture: ModelArchitecture
     public var embeddingLength: Int
     public var blockCount: Int

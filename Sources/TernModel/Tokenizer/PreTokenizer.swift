@@ -1,6 +1,6 @@
 /// Splits text into the pieces BPE runs on, exactly as llama.cpp's regexes do, but with a
 /// hand-written scanner (regex engines are slow on Linux). Names are `tokenizer.ggml.pre`.
-public enum PreTokenizer: String, Sendable, CaseIterable {
+public enum PreTokenizer: String, Sendable, CaseIterable, Codable {
     /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
     case gpt2
     /// Every digit alone (`\p{N}`), then the gpt2 rules inside each remaining span.
