@@ -31,6 +31,13 @@ import TernModel
         #expect(template.render([], addGenerationPrompt: true) == "<|im_start|>assistant\n")
     }
 
+    @Test func escapedDefaultSystemPromptIsUnescaped() throws {
+        let jinja = "{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou\\'re kind.<|im_end|>\\n' }}{% endif %}"
+        #expect(try ChatTemplate(jinja: jinja) == .chatML(defaultSystemPrompt: "You're kind."))
+        let computed = "{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\n' + default_system + '<|im_end|>\\n' }}{% endif %}"
+        #expect(try ChatTemplate(jinja: computed) == .chatML(defaultSystemPrompt: nil))
+    }
+
     @Test func unknownTemplatesNameTheFlag() {
         #expect(throws: ChatTemplate.Failure.self) { try ChatTemplate(jinja: "[INST] {{ m }} [/INST]") }
         #expect("\(ChatTemplate.Failure.unrecognized(excerpt: "[INST]"))".contains("--chat-template chatml|llama3"))

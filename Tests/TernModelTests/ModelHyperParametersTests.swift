@@ -45,6 +45,14 @@ import TernModel
         return m
     }
 
+    @Test func vocabularySizeIsRequiredWithoutTokens() {
+        #expect(throws: ModelError.missingKey("bitnet.vocab_size")) {
+            var m = Self.metadata()
+            m["bitnet.vocab_size"] = nil
+            return try ModelHyperParameters(metadata: m)
+        }
+    }
+
     @Test func defaultsAndRelu2() throws {
         let hp = try ModelHyperParameters(metadata: Self.metadata(["bitnet.hidden_activation": .string("relu2")]))
         #expect(hp.hiddenActivation == .relu2)

@@ -58,6 +58,16 @@ import TernModel
         #expect(counts[0] > 0 && counts[2] > 0)
     }
 
+    @Test func topKOnALargeVocabularyKeepsExactlyTheKBest() throws {
+        var random = RandomSource(seed: 3)
+        let logits = (0..<5000).map { _ in Float(random.nextUnit() * 10) }
+        let best = Set(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5).map { Int32($0) })
+        var s = Sampler(Self.configuration { $0.topK = 5; $0.temperature = 100 })
+        var seen = Set<Int32>()
+        for _ in 0..<500 { seen.insert(try s.sample(logits: logits)) }
+        #expect(seen == best)
+    }
+
     @Test func topPKeepsTheSmallestSufficientSet() throws {
         // Probabilities 0.6, 0.3, 0.1: top-p 0.8 keeps the first two.
         let logits = [0.6, 0.3, 0.1].map { Float(Foundation.log($0)) }

@@ -100,7 +100,7 @@ public struct ModelHyperParameters: Sendable, Equatable, Codable {
             ropeDimensionCount: ropeDims,
             rmsNormEpsilon: try double("attention.layer_norm_rms_epsilon", default: 1e-5),
             contextLength: try int("context_length", default: 2048),
-            vocabularySize: try int("vocab_size", default: tokenCount ?? 0),
+            vocabularySize: try int("vocab_size", default: tokenCount),
             hiddenActivation: activation)
         if let tokenCount, tokenCount != vocabularySize {
             throw ModelError.badValue(key: p + "vocab_size", reason: "\(vocabularySize) differs from the \(tokenCount) tokenizer tokens")

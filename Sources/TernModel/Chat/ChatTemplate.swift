@@ -98,12 +98,15 @@ public enum ChatTemplate: Sendable, Equatable {
     /// system message (`{% if ... messages[0]['role'] != 'system' %}{{ '<|im_start|>system\n…<|im_end|>\n' }}`).
     private static func defaultSystemPrompt(in jinja: String) -> String? {
         guard jinja.contains("!= 'system'") || jinja.contains("!= \"system\"") else { return nil }
+        // Templates write the newline either literally or as the escape `\n`.
+        let text = jinja.replacing("\\n", with: "\n").replacing("\\'", with: "'")
         let opening = "<|im_start|>system\n"
-        guard let start = jinja.firstRange(of: opening), let end = jinja[start.upperBound...].firstRange(of: "<|im_end|>") else {
+        guard let start = text.firstRange(of: opening), let end = text[start.upperBound...].firstRange(of: "<|im_end|>") else {
             return nil
         }
-        let prompt = String(jinja[start.upperBound..<end.lowerBound])
-        // A Jinja expression here means the template computes the prompt: not a literal.
-        return prompt.contains("{{") || prompt.contains("'") || prompt.contains("+") ? nil : prompt
+        let prompt = String(text[start.upperBound..<end.lowerBound])
+        // String concatenation or an expression means the template computes the prompt.
+        let computed = ["{{", "' +", "+ '", "\" +", "+ \""].contains { prompt.contains($0) }
+        return computed ? nil : prompt
     }
 }

@@ -152,8 +152,14 @@ public final class GGUFFile: Sendable {
     }
 
     /// A read-only view of a tensor's bytes inside the mapped file; valid while `self` lives.
+    /// A tensor info that does not lie inside this file (one from another file) gives an
+    /// empty view rather than memory outside the mapping.
     public func data(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: storage.buffer[tensor.fileOffset..<tensor.fileOffset + tensor.byteCount])
+        guard tensor.fileOffset >= dataOffset, tensor.byteCount >= 0,
+              tensor.byteCount <= storage.buffer.count - tensor.fileOffset else {
+            return UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+        return UnsafeRawBufferPointer(rebasing: storage.buffer[tensor.fileOffset..<tensor.fileOffset + tensor.byteCount])
     }
 
     private static func validatedDimensions(_ raw: [UInt64], tensor: String) throws -> [Int] {

@@ -58,8 +58,12 @@ public struct Sampler: Sendable {
             // First index wins ties, like llama.cpp's greedy sampler.
             return Int32(candidates.max { adjusted[$0] < adjusted[$1] || (adjusted[$0] == adjusted[$1] && $0 > $1) }!)
         }
-        candidates.sort { adjusted[$0] > adjusted[$1] || (adjusted[$0] == adjusted[$1] && $0 < $1) }
-        if c.topK > 0, candidates.count > c.topK { candidates.removeLast(candidates.count - c.topK) }
+        let ranksHigher = { (a: Int, b: Int) in adjusted[a] > adjusted[b] || (adjusted[a] == adjusted[b] && a < b) }
+        if c.topK > 0, candidates.count > c.topK {
+            candidates = Self.best(c.topK, of: candidates, by: ranksHigher)
+        } else {
+            candidates.sort(by: ranksHigher)
+        }
 
         if c.topP < 1 {
             let probabilities = Self.softmax(candidates.map { adjusted[$0] }, temperature: 1)
@@ -87,6 +91,23 @@ public struct Sampler: Sendable {
             if draw < 0 { return Int32(candidates[i]) }
         }
         return Int32(candidates[candidates.count - 1])
+    }
+
+    /// The `k` best of `items`, best first, without sorting the whole vocabulary.
+    static func best(_ k: Int, of items: [Int], by ranksHigher: (Int, Int) -> Bool) -> [Int] {
+        var top: [Int] = []
+        top.reserveCapacity(k + 1)
+        for item in items {
+            if top.count == k, !ranksHigher(item, top[k - 1]) { continue }
+            var low = 0, high = top.count
+            while low < high {
+                let mid = (low + high) / 2
+                if ranksHigher(item, top[mid]) { high = mid } else { low = mid + 1 }
+            }
+            top.insert(item, at: low)
+            if top.count > k { top.removeLast() }
+        }
+        return top
     }
 
     static func applyRepetitionPenalty(_ logits: inout [Float], history: ArraySlice<Int32>, penalty: Float) {
