@@ -41,6 +41,18 @@ import TernModel
         let ids = t.encode("hi é", addBOS: false)
         #expect(ids.map { t.text(of: $0)! } == ["▁h", "<0x69>", "▁", "<0xC3>", "<0xA9>"])
         #expect(t.decode(ids) == "hi é")
+        var stream = TokenStreamDecoder(tokenizer: t)
+        #expect(ids.map { stream.append($0) } == ["h", "i", " ", "", "é"])
+        #expect(stream.finish() == "")
+    }
+
+    @Test func incompleteBytesAtTheEndBecomeReplacementCharacters() throws {
+        let t = try Self.tokenizer()
+        let ids = t.encode("é", addBOS: false)
+        var stream = TokenStreamDecoder(tokenizer: t)
+        #expect(stream.append(ids[0]) == "")
+        #expect(stream.append(ids[1]) == "")
+        #expect(stream.finish() == "\u{FFFD}")
     }
 
     @Test func specialTokensInTextAndSpacePrefixAfterThem() throws {

@@ -40,6 +40,18 @@ import TernModel
         #expect(!chunks.contains { $0.contains("\u{FFFD}") })
     }
 
+    @Test func randomTextRoundTrips() throws {
+        let tokenizer = try Tokenizer(file: Self.smol.get())
+        let alphabet = Array("ab Z09 \n\t'.,!é€東🚀<|>im_startend_\u{00A0}\u{0301}")
+        var random = RandomSource(seed: 99)
+        for _ in 0..<300 {
+            let text = String((0..<Int(random.next() % 40)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
+            let ids = tokenizer.encode(text)
+            #expect(ids.allSatisfy { $0 >= 0 && Int($0) < tokenizer.vocabularySize })
+            #expect(tokenizer.decode(ids) == text, "\(text.debugDescription)")
+        }
+    }
+
     @Test func longInputsEncodeQuickly() throws {
         let tokenizer = try Tokenizer(file: Self.smol.get())
         let paragraph = "Ternary weights take only three values: -1, 0 and +1. Le café coûte 3,50 €. "

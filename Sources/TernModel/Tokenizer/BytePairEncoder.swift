@@ -62,8 +62,8 @@ struct BytePairEncoder: Sendable {
         for i in symbols.indices { consider(i) }
         while let c = queue.popValid() {
             symbols[c.left] = c.result
-            let (before, _) = queue.merge(c)
-            if before >= 0 { consider(before) }
+            let before = queue.merge(c)
+            consider(before)
             consider(c.left)
         }
         for i in queue.survivors where symbols[i] != Self.missing { output.append(symbols[i]) }

@@ -61,14 +61,15 @@ struct MergeQueue {
         return nil
     }
 
-    /// Merges `right` into `left`; returns the merged symbol's neighbours (previous, next).
-    mutating func merge(_ c: Candidate) -> (previous: Int, next: Int) {
+    /// Merges `right` into `left`; returns the symbol before the merged one (or -1), whose
+    /// pair with it is new and must be considered.
+    mutating func merge(_ c: Candidate) -> Int {
         length[c.left] += length[c.right]
         length[c.right] = 0
         let after = next[c.right]
         next[c.left] = after
         if after >= 0 { previous[after] = c.left }
-        return (previous[c.left], after)
+        return previous[c.left]
     }
 
     /// Indices of the surviving symbols, left to right.

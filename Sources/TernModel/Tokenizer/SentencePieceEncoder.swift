@@ -38,7 +38,7 @@ struct SentencePieceEncoder: Sendable {
         }
         for i in lengths.indices { consider(i) }
         while let c = queue.popValid() {
-            let (before, _) = queue.merge(c)
+            let before = queue.merge(c)
             consider(before)
             consider(c.left)
         }
