@@ -75,6 +75,8 @@ func sampleGGUF(alignment: Int = 32) throws -> [UInt8] {
         #expect(throws: GGUFError.self) { try w.addTensor(name: "q", type: .q4_0, dimensions: [31], data: []) }
         #expect(throws: GGUFError.self) { try w.set("bad", .array(.uint32, [.string("x")])) }
         #expect(throws: GGUFError.self) { _ = try GGUFWriter(alignment: 24) }
+        #expect(throws: GGUFError.self) { try w.set("general.alignment", .uint32(64)) }
+        try w.set("general.alignment", .uint32(32))
     }
 
     @Test func rejectsMalformedFiles() throws {

@@ -35,6 +35,10 @@ public struct GGUFWriter: Sendable {
         guard value.isWellFormed else {
             throw GGUFError.wrongMetadataType(key: key, expected: "an array whose elements all have its declared type")
         }
+        // The alignment decides the layout, so it is fixed when the writer is made.
+        if key == "general.alignment", value.intValue != alignment {
+            throw GGUFError.wrongMetadataType(key: key, expected: "\(alignment), the writer's alignment (set it with GGUFWriter(alignment:))")
+        }
         if let i = metadata.firstIndex(where: { $0.key == key }) {
             metadata[i].value = value
         } else {
