@@ -178,6 +178,25 @@ func sampleGGUF(alignment: Int = 32) throws -> [UInt8] {
         #expect(parsed + rejected > 100)
     }
 
+    /// Re-writing a file made by gguf-py (llama.cpp's writer) reproduces it byte for byte.
+    @Test func rewritesAReferenceFileIdentically() throws {
+        let path = try TestFixtures.modelPath(TestFixtures.bitnetTiny)
+        let file = try GGUFFile(path: path)
+        var w = try GGUFWriter(alignment: file.alignment)
+        for key in file.metadataKeys { try w.set(key, file.metadata[key]!) }
+        for t in file.tensors { try w.addTensor(name: t.name, type: t.type, dimensions: t.dimensions, data: Array(file.data(of: t))) }
+        let bytes = w.serialized()
+        #expect(bytes.count == file.fileSize)
+        let same = bytes.withUnsafeBytes { rewritten in
+            guard let handle = fopen(path, "rb") else { return false }
+            defer { fclose(handle) }
+            var disk = [UInt8](repeating: 0, count: file.fileSize)
+            guard fread(&disk, 1, disk.count, handle) == disk.count else { return false }
+            return disk.elementsEqual(rewritten)
+        }
+        #expect(same)
+    }
+
     @Test func writesAndMapsAFile() throws {
         let path = "/tmp/tern-gguf-test-\(UInt32.random(in: 0...UInt32.max)).gguf"
         defer { _ = path.withCString { unlink($0) } }
