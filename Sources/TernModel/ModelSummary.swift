@@ -23,6 +23,8 @@ public struct ModelSummary: Sendable, Codable, Equatable {
     public var alignment: Int
     public var metadataCount: Int
     public var name: String?
+    /// `general.type`: `model`, or `adapter` for LoRA files.
+    public var fileType: String?
     public var architecture: String?
     public var hyperParameters: ModelHyperParameters?
     public var hyperParametersError: String?
@@ -42,6 +44,7 @@ public struct ModelSummary: Sendable, Codable, Equatable {
         alignment = file.alignment
         metadataCount = file.metadata.count
         name = file.metadata["general.name"]?.stringValue
+        fileType = file.metadata["general.type"]?.stringValue
         architecture = file.metadata["general.architecture"]?.stringValue
         do {
             let hp = try ModelHyperParameters(metadata: file.metadata)

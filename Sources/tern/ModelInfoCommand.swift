@@ -33,6 +33,7 @@ struct ModelInfoCommand: AsyncParsableCommand {
         row("file", "\(path) (\(bytes(s.fileSize)))")
         row("gguf", "v\(s.ggufVersion), alignment \(s.alignment), \(s.metadataCount) metadata keys")
         if let name = s.name { row("name", name) }
+        if let type = s.fileType { row("type", type) }
         row("architecture", s.architecture ?? "(none)")
         if let hp = s.hyperParameters {
             row("embedding length", "\(hp.embeddingLength)")
@@ -40,7 +41,7 @@ struct ModelInfoCommand: AsyncParsableCommand {
             row("feed-forward length", "\(hp.feedForwardLength) (\(hp.hiddenActivation.rawValue))")
             row("heads", "\(hp.headCount) query, \(hp.headCountKV) key/value, dimension \(hp.headDimension)")
             row("rope", "base \(hp.ropeFreqBase), \(hp.ropeDimensionCount) dimensions")
-            row("rms norm epsilon", "\(hp.rmsNormEpsilon)")
+            row("rms norm epsilon", "\(Float(hp.rmsNormEpsilon))")  // stored as f32
             row("context length", "\(hp.contextLength)")
             row("vocabulary", "\(hp.vocabularySize)")
             if let tied = s.tiedEmbeddings { row("output", tied ? "tied to token embedding" : "separate output.weight") }
