@@ -1,0 +1,116 @@
+// Tiling and threading of the quantized products. Forward: X is quantized once, then
+// each task computes a block of 16 output columns for every row of X. Transposed: each
+// task owns a 256-wide column block of DX and dequantizes the matching tile of every
+// weight row into a stack buffer. Tasks write disjoint outputs: any thread count gives
+// the same bits.
+#include "quant_variants.h"
+#include "float_variants.h"
+#include <stdlib.h>
+
+enum { Q_COLS_PER_TASK = 16, Q_T_COLS_PER_TASK = 256 };
+
+static const tern_quant_kernels *quant_kernels_for(tern_float_variant variant) {
+    unsigned f = tern_cpu_features();
+    if (variant == TERN_FV_AUTO) {
+#if defined(__x86_64__)
+        if ((f & TERN_CPU_AVX512VNNI) && (f & TERN_CPU_AVX512BW) && (f & TERN_CPU_AVX2)) return &tern_quant_kernels_avx512;
+        if (f & TERN_CPU_AVX2) return &tern_quant_kernels_avx2;
+#endif
+        return &tern_quant_kernels_scalar;
+    }
+    switch (variant) {
+    case TERN_FV_SCALAR: return &tern_quant_kernels_scalar;
+#if defined(__x86_64__)
+    case TERN_FV_AVX2: return (f & TERN_CPU_AVX2) ? &tern_quant_kernels_avx2 : NULL;
+    case TERN_FV_AVX512:
+        return (f & TERN_CPU_AVX512VNNI) && (f & TERN_CPU_AVX512BW) && (f & TERN_CPU_AVX2)
+                   ? &tern_quant_kernels_avx512 : NULL;
+#endif
+    default: (void)f; return NULL;
+    }
+}
+
+int tern_quant_variant_supported(tern_float_variant variant) {
+    return quant_kernels_for(variant) != NULL;
+}
+
+static tern_qdot_fn dot_for(const tern_quant_kernels *k, tern_quant_format format) {
+    switch (format) {
+    case TERN_Q8_0: return k->q8_0;
+    case TERN_Q4_0: return k->q4_0;
+    case TERN_Q4_1: return k->q4_1;
+    case TERN_Q4_K: return k->q4_k;
+    case TERN_Q6_K: return k->q6_k;
+    default: return NULL;
+    }
+}
+
+typedef struct {
+    tern_qdot_fn dot;
+    const tern_q8_act *xq;
+    const uint8_t *w;
+    float *y;
+    size_t n, in, out, row_bytes;
+} gemm_q_ctx;
+
+static void gemm_q_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const gemm_q_ctx *c = ctx;
+    size_t j0 = (size_t)task * Q_COLS_PER_TASK;
+    size_t j1 = j0 + Q_COLS_PER_TASK < c->out ? j0 + Q_COLS_PER_TASK : c->out;
+    for (size_t i = 0; i < c->n; i++) {
+        const tern_q8_act *xq = c->xq + i * (c->in / 32);
+        for (size_t j = j0; j < j1; j++) c->y[i * c->out + j] = c->dot(c->w + j * c->row_bytes, xq, c->in);
+    }
+}
+
+int tern_gemm_q(tern_pool *pool, tern_float_variant variant, tern_quant_format format,
+                const float *x, size_t n, size_t in, const void *w, size_t out, float *y) {
+    const tern_quant_kernels *k = quant_kernels_for(variant);
+    size_t qk = tern_quant_block_elements(format);
+    if (!k || qk == 0) return TERN_FV_UNSUPPORTED;
+    if (n == 0 || out == 0) return TERN_FV_OK;
+    tern_q8_act *xq = malloc(n * (in / 32) * sizeof(tern_q8_act) + 1);
+    if (!xq) return TERN_FV_NOMEM;
+    for (size_t i = 0; i < n; i++) tern_quantize_activations(x + i * in, in, xq + i * (in / 32));
+    gemm_q_ctx c = { dot_for(k, format), xq, w, y, n, in, out, in / qk * tern_quant_block_bytes(format) };
+    tern_pool_run(pool, (int)((out + Q_COLS_PER_TASK - 1) / Q_COLS_PER_TASK), gemm_q_task, &c);
+    free(xq);
+    return TERN_FV_OK;
+}
+
+typedef struct {
+    const tern_float_kernels *fk;
+    tern_quant_format format;
+    const float *g;
+    const uint8_t *w;
+    float *dx;
+    size_t n, out, in, row_bytes, block_bytes, qk;
+} gemm_t_q_ctx;
+
+static void gemm_t_q_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const gemm_t_q_ctx *c = ctx;
+    float tile[Q_T_COLS_PER_TASK];
+    size_t c0 = (size_t)task * Q_T_COLS_PER_TASK;
+    size_t len = c0 + Q_T_COLS_PER_TASK < c->in ? Q_T_COLS_PER_TASK : c->in - c0;
+    for (size_t i = 0; i < c->n; i++)
+        for (size_t k = 0; k < len; k++) c->dx[i * c->in + c0 + k] = 0.0f;
+    for (size_t o = 0; o < c->out; o++) {
+        tern_dequantize(c->format, c->w + o * c->row_bytes + c0 / c->qk * c->block_bytes, tile, len);
+        for (size_t i = 0; i < c->n; i++)
+            c->fk->axpy(TERN_F32, c->g[i * c->out + o], tile, c->dx + i * c->in + c0, len);
+    }
+}
+
+int tern_gemm_t_q(tern_pool *pool, tern_float_variant variant, tern_quant_format format,
+                  const float *g, size_t n, size_t out, const void *w, size_t in, float *dx) {
+    const tern_float_kernels *fk = tern_float_kernels_for(variant);
+    size_t qk = tern_quant_block_elements(format);
+    if (!fk || qk == 0) return TERN_FV_UNSUPPORTED;
+    if (n == 0 || in == 0) return TERN_FV_OK;
+    size_t bb = tern_quant_block_bytes(format);
+    gemm_t_q_ctx c = { fk, format, g, w, dx, n, out, in, in / qk * bb, bb, qk };
+    tern_pool_run(pool, (int)((in + Q_T_COLS_PER_TASK - 1) / Q_T_COLS_PER_TASK), gemm_t_q_task, &c);
+    return TERN_FV_OK;
+}
