@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TernKernels
 
@@ -102,7 +103,7 @@ struct FloatGemmTests {
             }
         }
         let bytes = [UInt8](repeating: 0, count: 23)
-        bytes.withUnsafeBytes { raw in
+        bytes.withUnsafeBytes { raw -> Void in
             #expect(throws: FloatKernelError.byteCountMismatch(shape: "3×4", format: "F16", expected: 24, byteCount: 23)) {
                 _ = try FloatMatrix(elementType: .f16, rows: 3, cols: 4, bytes: raw)
             }
@@ -165,7 +166,6 @@ struct FloatRowOpTests {
         var rng = KernelTestRandom(seed: 22)
         for cols in [1, 5, 16, 37, 100] {
             var x = rng.floats(2 * cols, scale: 30)
-            x[0] = -.infinity == x[0] ? 0 : x[0]
             if cols > 1 { x[1] = -.infinity }   // a masked logit
             let y = try kernelOutput(count: x.count) { y in
                 try x.withUnsafeBufferPointer { try FloatKernels.softmax($0, columns: cols, into: y, variant: variant) }
