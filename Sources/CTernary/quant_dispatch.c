@@ -16,6 +16,9 @@ static const tern_quant_kernels *quant_kernels_for(tern_float_variant variant) {
         if ((f & TERN_CPU_AVX512VNNI) && (f & TERN_CPU_AVX512BW) && (f & TERN_CPU_AVX2)) return &tern_quant_kernels_avx512;
         if (f & TERN_CPU_AVX2) return &tern_quant_kernels_avx2;
 #endif
+#if defined(__aarch64__)
+        if (f & TERN_CPU_NEON) return &tern_quant_kernels_neon;
+#endif
         return &tern_quant_kernels_scalar;
     }
     switch (variant) {
@@ -25,6 +28,9 @@ static const tern_quant_kernels *quant_kernels_for(tern_float_variant variant) {
     case TERN_FV_AVX512:
         return (f & TERN_CPU_AVX512VNNI) && (f & TERN_CPU_AVX512BW) && (f & TERN_CPU_AVX2)
                    ? &tern_quant_kernels_avx512 : NULL;
+#endif
+#if defined(__aarch64__)
+    case TERN_FV_NEON: return (f & TERN_CPU_NEON) ? &tern_quant_kernels_neon : NULL;
 #endif
     default: (void)f; return NULL;
     }

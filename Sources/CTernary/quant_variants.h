@@ -16,4 +16,7 @@ extern const tern_quant_kernels tern_quant_kernels_scalar;
 extern const tern_quant_kernels tern_quant_kernels_avx2;
 extern const tern_quant_kernels tern_quant_kernels_avx512;
 #endif
+#if defined(__aarch64__)
+extern const tern_quant_kernels tern_quant_kernels_neon;
+#endif
 #endif
