@@ -1,5 +1,6 @@
 // AVX2 + FMA + F16C variant of the float kernels (8 floats per vector).
 #include "float_variants.h"
+#include "float_half.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -52,8 +53,8 @@ AVX2 static inline __m256 load_w(tern_float_type t, const void *w, size_t k) {
 
 AVX2 static inline float w_scalar(tern_float_type t, const void *w, size_t k) {
     switch (t) {
-    case TERN_F16: return tern_f16_to_f32(((const uint16_t *)w)[k]);
-    case TERN_BF16: return tern_bf16_to_f32(((const uint16_t *)w)[k]);
+    case TERN_F16: return tern_half_to_float(((const uint16_t *)w)[k]);
+    case TERN_BF16: return tern_bfloat_to_float(((const uint16_t *)w)[k]);
     default: return ((const float *)w)[k];
     }
 }

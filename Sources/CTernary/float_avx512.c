@@ -1,6 +1,7 @@
 // AVX-512 (F/BW/VL) variant of the float kernels: 16 floats per vector, masked tails.
 // BF16 weights use vdpbf16ps (AVX512_BF16) when the dispatcher supplied X in BF16.
 #include "float_variants.h"
+#include "float_half.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 

@@ -1,23 +1,12 @@
 // F16 and BF16 <-> F32 by bit manipulation, so the results are the same on every platform
 // and do not depend on F16C / FP16 hardware.
 #include "tern_float.h"
+#include "float_half.h"
 #include <string.h>
 
 static inline uint32_t bits_of(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-static inline float float_of(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
-float tern_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-    if (exp == 0x1f) return float_of(sign | 0x7f800000u | (man << 13)); // inf / NaN
-    if (exp == 0) {
-        if (man == 0) return float_of(sign);
-        // subnormal: value = man · 2^-24, exact in f32
-        float v = (float)man * 5.9604644775390625e-8f;
-        return float_of(sign | bits_of(v));
-    }
-    return float_of(sign | ((exp + 112) << 23) | (man << 13));
-}
+float tern_f16_to_f32(uint16_t h) { return tern_half_to_float(h); }
 
 uint16_t tern_f32_to_f16(float f) {
     uint32_t u = bits_of(f);
@@ -40,7 +29,7 @@ uint16_t tern_f32_to_f16(float f) {
     return sign | (uint16_t)q;
 }
 
-float tern_bf16_to_f32(uint16_t b) { return float_of((uint32_t)b << 16); }
+float tern_bf16_to_f32(uint16_t b) { return tern_bfloat_to_float(b); }
 
 uint16_t tern_f32_to_bf16(float f) {
     uint32_t u = bits_of(f);
@@ -50,7 +39,7 @@ uint16_t tern_f32_to_bf16(float f) {
 }
 
 void tern_f16_to_f32_row(const uint16_t *src, float *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = tern_f16_to_f32(src[i]);
+    for (size_t i = 0; i < n; i++) dst[i] = tern_half_to_float(src[i]);
 }
 void tern_f32_to_f16_row(const float *src, uint16_t *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = tern_f32_to_f16(src[i]);

@@ -1,5 +1,6 @@
 // AArch64 NEON variant of the float kernels (4 floats per vector).
 #include "float_variants.h"
+#include "float_half.h"
 #if defined(__aarch64__)
 #include <arm_neon.h>
 
@@ -34,8 +35,8 @@ static inline float32x4_t load_w(tern_float_type t, const void *w, size_t k) {
 
 static inline float w_scalar(tern_float_type t, const void *w, size_t k) {
     switch (t) {
-    case TERN_F16: return tern_f16_to_f32(((const uint16_t *)w)[k]);
-    case TERN_BF16: return tern_bf16_to_f32(((const uint16_t *)w)[k]);
+    case TERN_F16: return tern_half_to_float(((const uint16_t *)w)[k]);
+    case TERN_BF16: return tern_bfloat_to_float(((const uint16_t *)w)[k]);
     default: return ((const float *)w)[k];
     }
 }

@@ -1,11 +1,12 @@
 // Portable scalar reference of every float kernel: plain loops in a fixed order, double
 // accumulators where a sum decides accuracy. The SIMD variants are tested against these.
 #include "float_variants.h"
+#include "float_half.h"
 
 static inline float weight_at(tern_float_type t, const void *w, size_t i) {
     switch (t) {
-    case TERN_F16: return tern_f16_to_f32(((const uint16_t *)w)[i]);
-    case TERN_BF16: return tern_bf16_to_f32(((const uint16_t *)w)[i]);
+    case TERN_F16: return tern_half_to_float(((const uint16_t *)w)[i]);
+    case TERN_BF16: return tern_bfloat_to_float(((const uint16_t *)w)[i]);
     default: return ((const float *)w)[i];
     }
 }

@@ -129,6 +129,7 @@ void tern_quantize_activations(const float *x, size_t n, tern_q8_act *dst) {
             if (i < 16) s0 += q; else s1 += q;
         }
         dst->d = d;
+        dst->dsum = d * (float)(s0 + s1);
         dst->sum[0] = (int16_t)s0;
         dst->sum[1] = (int16_t)s1;
     }

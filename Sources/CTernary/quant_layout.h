@@ -11,6 +11,7 @@
 //               ql 64 bytes, qh 32 bytes, 8 scales (one per 16 weights); x = d·sc·(q−32) 210
 #include "tern_float.h"
 #include "tern_quant.h"
+#include "float_half.h"
 #include <string.h>
 
 enum {
@@ -21,7 +22,7 @@ enum {
 static inline float load_f16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
-    return tern_f16_to_f32(h);
+    return tern_half_to_float(h);
 }
 
 /// 6-bit scale and min of sub-block j (0..7) of a Q4_K block.

@@ -48,7 +48,7 @@ static float dot_q4_1(const uint8_t *w, const tern_q8_act *a, size_t in) {
     float acc = 0.0f;
     for (size_t b = 0; b < in / 32; b++, w += Q4_1_BYTES) {
         int32_t s = dot_q4_nibbles(w + 4, a + b);
-        acc += load_f16(w) * a[b].d * (float)s + load_f16(w + 2) * a[b].d * (float)(a[b].sum[0] + a[b].sum[1]);
+        acc += load_f16(w) * a[b].d * (float)s + load_f16(w + 2) * a[b].dsum;
     }
     return acc;
 }
@@ -66,7 +66,7 @@ static float dot_q4_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
             uint8_t sc, m;
             q4k_scale_min(w + 4, j, &sc, &m);
             acc += d * (float)sc * a[j].d * (float)s
-                 - dmin * (float)m * a[j].d * (float)(a[j].sum[0] + a[j].sum[1]);
+                 - dmin * (float)m * a[j].dsum;
         }
     }
     return acc;

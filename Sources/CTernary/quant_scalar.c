@@ -40,7 +40,7 @@ static float dot_q4_1(const uint8_t *w, const tern_q8_act *a, size_t in) {
     for (size_t b = 0; b < in / 32; b++, w += Q4_1_BYTES) {
         unpack_q4(w + 4, nib);
         int32_t s = dot32_u8(nib, a[b].q, 32);
-        acc += load_f16(w) * a[b].d * (float)s + load_f16(w + 2) * a[b].d * (float)(a[b].sum[0] + a[b].sum[1]);
+        acc += load_f16(w) * a[b].d * (float)s + load_f16(w + 2) * a[b].dsum;
     }
     return acc;
 }
@@ -56,7 +56,7 @@ static float dot_q4_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
             uint8_t sc, m;
             q4k_scale_min(w + 4, j, &sc, &m);
             acc += d * (float)sc * a[j].d * (float)dot32_u8(nib, a[j].q, 32)
-                 - dmin * (float)m * a[j].d * (float)(a[j].sum[0] + a[j].sum[1]);
+                 - dmin * (float)m * a[j].dsum;
         }
     }
     return acc;

@@ -21,45 +21,59 @@ QTGT static inline __m256i unpack_q4(const uint8_t *qs) {
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), mask), _mm_and_si128(v, mask));
 }
 
-QTGT static float dot_q8_0(const uint8_t *w, const tern_q8_act *a, size_t in) {
-    __m256 acc = _mm256_setzero_ps();
-    for (size_t b = 0; b < in / 32; b++, w += Q8_0_BYTES) {
-        __m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
-        __m256i s = QDOT(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(load_act(a + b), wq));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(load_f16(w) * a[b].d), acc);
-    }
-    return qhsum(acc);
+/// f16 → f32 with F16C (exact, same bits as the software conversion).
+QTGT static inline float f16x(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
 }
 
-QTGT static float dot_q4_0(const uint8_t *w, const tern_q8_act *a, size_t in) {
-    __m256 acc = _mm256_setzero_ps();
-    float offset = 0.0f;
-    for (size_t b = 0; b < in / 32; b++, w += Q4_0_BYTES) {
-        float scale = load_f16(w) * a[b].d;
-        __m256i s = QDOT(unpack_q4(w + 2), load_act(a + b));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), acc);
-        offset += scale * (float)(-8 * (a[b].sum[0] + a[b].sum[1]));
-    }
-    return qhsum(acc) + offset;
-}
+/// Σ over blocks of 32 with two independent accumulator chains (even and odd blocks):
+/// `BLOCK(w, a)` yields the block's int32 lanes `s`, float scale `scale` and scalar offset
+/// `off`, which are summed as acc += s·scale, offset += off.
+#define QDOT_BLOCKS(BYTES, BLOCK)                                                          \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                         \
+    float offset0 = 0.0f, offset1 = 0.0f;                                                  \
+    size_t nb = in / 32, b = 0;                                                            \
+    for (; b + 2 <= nb; b += 2) {                                                          \
+        { BLOCK(w + b * (BYTES), a + b)                                                    \
+          acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), acc0);       \
+          offset0 += off; }                                                                \
+        { BLOCK(w + (b + 1) * (BYTES), a + b + 1)                                          \
+          acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), acc1);       \
+          offset1 += off; }                                                                \
+    }                                                                                      \
+    if (b < nb) {                                                                          \
+        BLOCK(w + b * (BYTES), a + b)                                                      \
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), acc0);         \
+        offset0 += off;                                                                    \
+    }                                                                                      \
+    return qhsum(_mm256_add_ps(acc0, acc1)) + (offset0 + offset1);
 
-QTGT static float dot_q4_1(const uint8_t *w, const tern_q8_act *a, size_t in) {
-    __m256 acc = _mm256_setzero_ps();
-    float offset = 0.0f;
-    for (size_t b = 0; b < in / 32; b++, w += Q4_1_BYTES) {
-        __m256i s = QDOT(unpack_q4(w + 4), load_act(a + b));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(load_f16(w) * a[b].d), acc);
-        offset += load_f16(w + 2) * a[b].d * (float)(a[b].sum[0] + a[b].sum[1]);
-    }
-    return qhsum(acc) + offset;
-}
+#define Q8_0_BLOCK(wb, ab)                                                                 \
+    __m256i wq = _mm256_loadu_si256((const __m256i *)((wb) + 2));                          \
+    __m256i s = QDOT(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(load_act(ab), wq));        \
+    float scale = f16x(wb) * (ab)->d, off = 0.0f;
+
+#define Q4_0_BLOCK(wb, ab)                                                                 \
+    __m256i s = QDOT(unpack_q4((wb) + 2), load_act(ab));                                   \
+    float scale = f16x(wb) * (ab)->d, off = -8.0f * f16x(wb) * (ab)->dsum;
+
+#define Q4_1_BLOCK(wb, ab)                                                                 \
+    __m256i s = QDOT(unpack_q4((wb) + 4), load_act(ab));                                   \
+    float scale = f16x(wb) * (ab)->d;                                                      \
+    float off = f16x((wb) + 2) * (ab)->dsum;
+
+QTGT static float dot_q8_0(const uint8_t *w, const tern_q8_act *a, size_t in) { QDOT_BLOCKS(Q8_0_BYTES, Q8_0_BLOCK) }
+QTGT static float dot_q4_0(const uint8_t *w, const tern_q8_act *a, size_t in) { QDOT_BLOCKS(Q4_0_BYTES, Q4_0_BLOCK) }
+QTGT static float dot_q4_1(const uint8_t *w, const tern_q8_act *a, size_t in) { QDOT_BLOCKS(Q4_1_BYTES, Q4_1_BLOCK) }
 
 QTGT static float dot_q4_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
     __m256 acc = _mm256_setzero_ps();
     float offset = 0.0f;
     const __m256i mask = _mm256_set1_epi8(0xF);
     for (size_t sb = 0; sb < in / 256; sb++, w += Q4_K_BYTES, a += 8) {
-        float d = load_f16(w), dmin = load_f16(w + 2);
+        float d = f16x(w), dmin = f16x(w + 2);
         for (int g = 0; g < 4; g++) {
             __m256i v = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * g));
             __m256i nib[2] = { _mm256_and_si256(v, mask), _mm256_and_si256(_mm256_srli_epi16(v, 4), mask) };
@@ -69,7 +83,7 @@ QTGT static float dot_q4_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
                 q4k_scale_min(w + 4, j, &sc, &m);
                 __m256i s = QDOT(nib[h], load_act(a + j));
                 acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * (float)sc * a[j].d), acc);
-                offset -= dmin * (float)m * a[j].d * (float)(a[j].sum[0] + a[j].sum[1]);
+                offset -= dmin * (float)m * a[j].dsum;
             }
         }
     }
@@ -82,7 +96,7 @@ QTGT static float dot_q6_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
     const __m256i low4 = _mm256_set1_epi8(0xF), low2 = _mm256_set1_epi8(3);
     for (size_t sb = 0; sb < in / 256; sb++, w += Q6_K_BYTES) {
         const int8_t *sc = (const int8_t *)(w + 192);
-        float d = load_f16(w + 208);
+        float d = f16x(w + 208);
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
             __m256i hv = _mm256_loadu_si256((const __m256i *)qh);

@@ -32,10 +32,11 @@ int tern_dequantize(tern_quant_format format, const void *src, float *dst, size_
 /// ggml's reference F32 → Q8_0 quantization (d = max|x|/127, q = round(x/d)); n % 32 == 0.
 void tern_quantize_q8_0(const float *src, void *dst, size_t n);
 
-/// 32 activations as int8 with a float scale (x ≈ d·q) and the sums of q over each half,
-/// which the kernels use for the weight offsets (Q4_0's −8, Q4_1's min, …).
+/// 32 activations as int8 with a float scale (x ≈ d·q), the sums of q over each half and
+/// d·Σq, which the kernels use for the weight offsets (Q4_0's −8, Q4_1's min, …).
 typedef struct {
     float d;
+    float dsum;
     int16_t sum[2];
     int8_t q[32];
 } tern_q8_act;
