@@ -96,12 +96,56 @@ AVX2 static void gemm_cols(const tern_gemm_job *job, size_t j0, size_t j1) {
     }
 }
 
-AVX2 static void axpy(tern_float_type wtype, float a, const void *w, float *y, size_t len) {
-    __m256 av = _mm256_set1_ps(a);
+AVX2 static void convert_row(tern_float_type wtype, const void *src, float *dst, size_t n) {
     size_t k = 0;
-    for (; k + 8 <= len; k += 8)
-        _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, load_w(wtype, w, k), _mm256_loadu_ps(y + k)));
-    for (; k < len; k++) y[k] += a * w_scalar(wtype, w, k);
+    for (; k + 8 <= n; k += 8) _mm256_storeu_ps(dst + k, load_w(wtype, src, k));
+    for (; k < n; k++) dst[k] = w_scalar(wtype, src, k);
+}
+
+/// 4 (or fewer) rows × 16 columns of DX held in registers over the whole depth.
+AVX2 static inline __attribute__((always_inline)) void tile_block(
+    int rows, const float *g, size_t ldg, const float *t, size_t depth, float *dx, size_t ldx, size_t len) {
+    __m256 acc[4][2];
+    for (int r = 0; r < rows; r++) {
+        acc[r][0] = _mm256_loadu_ps(dx + r * ldx);
+        acc[r][1] = _mm256_loadu_ps(dx + r * ldx + 8);
+    }
+    for (size_t o = 0; o < depth; o++) {
+        __m256 t0 = _mm256_loadu_ps(t + o * len), t1 = _mm256_loadu_ps(t + o * len + 8);
+        for (int r = 0; r < rows; r++) {
+            __m256 gv = _mm256_broadcast_ss(g + r * ldg + o);
+            acc[r][0] = _mm256_fmadd_ps(gv, t0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(gv, t1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_ps(dx + r * ldx, acc[r][0]);
+        _mm256_storeu_ps(dx + r * ldx + 8, acc[r][1]);
+    }
+}
+
+AVX2 static void accumulate_tile(const float *g, size_t ldg, size_t rows, const float *t, size_t depth,
+                                 float *dx, size_t ldx, size_t len) {
+    size_t vec_end = len & ~(size_t)15;
+    for (size_t r = 0; r < rows; r += 4) {
+        size_t nr = rows - r < 4 ? rows - r : 4;
+        const float *gr = g + r * ldg;
+        float *dr = dx + r * ldx;
+        for (size_t k = 0; k < vec_end; k += 16) {
+            switch (nr) {
+            case 4: tile_block(4, gr, ldg, t + k, depth, dr + k, ldx, len); break;
+            case 3: tile_block(3, gr, ldg, t + k, depth, dr + k, ldx, len); break;
+            case 2: tile_block(2, gr, ldg, t + k, depth, dr + k, ldx, len); break;
+            default: tile_block(1, gr, ldg, t + k, depth, dr + k, ldx, len); break;
+            }
+        }
+        for (size_t i = 0; i < nr; i++)
+            for (size_t k = vec_end; k < len; k++) {
+                float acc = dr[i * ldx + k];
+                for (size_t o = 0; o < depth; o++) acc = fmaf(gr[i * ldg + o], t[o * len + k], acc);
+                dr[i * ldx + k] = acc;
+            }
+    }
 }
 
 AVX2 static void rmsnorm_row(const float *x, const float *weight, float eps, size_t d, float *y) {
@@ -194,6 +238,6 @@ AVX2 static void gated(tern_activation act, const float *gate, const float *up, 
 }
 
 const tern_float_kernels tern_float_kernels_avx2 = {
-    gemm_cols, axpy, rmsnorm_row, softmax_row, rope_row, activate, gated,
+    gemm_cols, convert_row, accumulate_tile, rmsnorm_row, softmax_row, rope_row, activate, gated,
 };
 #endif

@@ -110,11 +110,51 @@ AVX512 static void gemm_cols(const tern_gemm_job *job, size_t j0, size_t j1) {
     else gemm_cols_f32acc(job, j0, j1);
 }
 
-AVX512 static void axpy(tern_float_type wtype, float a, const void *w, float *y, size_t len) {
-    __m512 av = _mm512_set1_ps(a);
-    for (size_t k = 0; k < len; k += 16) {
-        __mmask16 m = tail_mask(len - k);
-        _mm512_mask_storeu_ps(y + k, m, _mm512_fmadd_ps(av, load_w(wtype, w, k, m), _mm512_maskz_loadu_ps(m, y + k)));
+AVX512 static void convert_row(tern_float_type wtype, const void *src, float *dst, size_t n) {
+    for (size_t k = 0; k < n; k += 16) {
+        __mmask16 m = tail_mask(n - k);
+        _mm512_mask_storeu_ps(dst + k, m, load_w(wtype, src, k, m));
+    }
+}
+
+/// 4 (or fewer) rows × 32 columns of DX held in registers over the whole depth.
+AVX512 static inline __attribute__((always_inline)) void tile_block(
+    int rows, const float *g, size_t ldg, const float *t, size_t depth, float *dx, size_t ldx, size_t len,
+    __mmask16 m0, __mmask16 m1) {
+    __m512 acc[4][2];
+    for (int r = 0; r < rows; r++) {
+        acc[r][0] = _mm512_maskz_loadu_ps(m0, dx + r * ldx);
+        acc[r][1] = _mm512_maskz_loadu_ps(m1, dx + r * ldx + 16);
+    }
+    for (size_t o = 0; o < depth; o++) {
+        __m512 t0 = _mm512_maskz_loadu_ps(m0, t + o * len), t1 = _mm512_maskz_loadu_ps(m1, t + o * len + 16);
+        for (int r = 0; r < rows; r++) {
+            __m512 gv = _mm512_set1_ps(g[r * ldg + o]);
+            acc[r][0] = _mm512_fmadd_ps(gv, t0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(gv, t1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm512_mask_storeu_ps(dx + r * ldx, m0, acc[r][0]);
+        _mm512_mask_storeu_ps(dx + r * ldx + 16, m1, acc[r][1]);
+    }
+}
+
+AVX512 static void accumulate_tile(const float *g, size_t ldg, size_t rows, const float *t, size_t depth,
+                                   float *dx, size_t ldx, size_t len) {
+    for (size_t r = 0; r < rows; r += 4) {
+        size_t nr = rows - r < 4 ? rows - r : 4;
+        const float *gr = g + r * ldg;
+        float *dr = dx + r * ldx;
+        for (size_t k = 0; k < len; k += 32) {
+            __mmask16 m0 = tail_mask(len - k), m1 = len - k > 16 ? tail_mask(len - k - 16) : 0;
+            switch (nr) {
+            case 4: tile_block(4, gr, ldg, t + k, depth, dr + k, ldx, len, m0, m1); break;
+            case 3: tile_block(3, gr, ldg, t + k, depth, dr + k, ldx, len, m0, m1); break;
+            case 2: tile_block(2, gr, ldg, t + k, depth, dr + k, ldx, len, m0, m1); break;
+            default: tile_block(1, gr, ldg, t + k, depth, dr + k, ldx, len, m0, m1); break;
+            }
+        }
     }
 }
 
@@ -196,6 +236,6 @@ AVX512 static void gated(tern_activation act, const float *gate, const float *up
 }
 
 const tern_float_kernels tern_float_kernels_avx512 = {
-    gemm_cols, axpy, rmsnorm_row, softmax_row, rope_row, activate, gated,
+    gemm_cols, convert_row, accumulate_tile, rmsnorm_row, softmax_row, rope_row, activate, gated,
 };
 #endif

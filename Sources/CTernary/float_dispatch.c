@@ -67,36 +67,54 @@ int tern_gemm_f(tern_pool *pool, tern_float_variant variant, tern_float_type wty
     return TERN_FV_OK;
 }
 
+enum { GEMM_T_TILE_ROWS = 32 };
+
 typedef struct {
     const tern_float_kernels *k;
-    tern_float_type wtype;
-    const float *g; const void *w; float *dx;
+    const float *g;
+    float *dx;
     size_t n, out, in;
+    tern_weight_tile_fn load;
+    const void *load_ctx;
 } gemm_t_ctx;
 
 static void gemm_t_task(void *ctx, int task, int thread) {
     (void)thread;
     const gemm_t_ctx *c = ctx;
-    size_t es = c->wtype == TERN_F32 ? 4 : 2;
+    float tile[GEMM_T_TILE_ROWS * GEMM_T_COLS_PER_TASK];
     size_t c0 = (size_t)task * GEMM_T_COLS_PER_TASK;
     size_t len = c0 + GEMM_T_COLS_PER_TASK < c->in ? GEMM_T_COLS_PER_TASK : c->in - c0;
     for (size_t i = 0; i < c->n; i++)
         for (size_t k = 0; k < len; k++) c->dx[i * c->in + c0 + k] = 0.0f;
-    for (size_t o = 0; o < c->out; o++) {
-        const void *wrow = (const char *)c->w + (o * c->in + c0) * es;
-        for (size_t i = 0; i < c->n; i++)
-            c->k->axpy(c->wtype, c->g[i * c->out + o], wrow, c->dx + i * c->in + c0, len);
+    for (size_t o0 = 0; o0 < c->out; o0 += GEMM_T_TILE_ROWS) {
+        size_t depth = o0 + GEMM_T_TILE_ROWS < c->out ? GEMM_T_TILE_ROWS : c->out - o0;
+        for (size_t o = 0; o < depth; o++) c->load(c->load_ctx, o0 + o, c0, len, tile + o * len);
+        c->k->accumulate_tile(c->g + o0, c->out, c->n, tile, depth, c->dx + c0, c->in, len);
     }
+}
+
+int tern_gemm_t_tiled(tern_pool *pool, const tern_float_kernels *k, const float *g, size_t n,
+                      size_t out, size_t in, float *dx, tern_weight_tile_fn load, const void *ctx) {
+    if (n == 0 || in == 0) return TERN_FV_OK;
+    gemm_t_ctx c = { k, g, dx, n, out, in, load, ctx };
+    tern_pool_run(pool, (int)((in + GEMM_T_COLS_PER_TASK - 1) / GEMM_T_COLS_PER_TASK), gemm_t_task, &c);
+    return TERN_FV_OK;
+}
+
+typedef struct { const tern_float_kernels *k; tern_float_type wtype; const void *w; size_t in; } float_tile_ctx;
+
+static void load_float_tile(const void *ctx, size_t o, size_t c0, size_t len, float *dst) {
+    const float_tile_ctx *c = ctx;
+    size_t es = c->wtype == TERN_F32 ? 4 : 2;
+    c->k->convert_row(c->wtype, (const char *)c->w + (o * c->in + c0) * es, dst, len);
 }
 
 int tern_gemm_t_f(tern_pool *pool, tern_float_variant variant, tern_float_type wtype,
                   const float *g, size_t n, size_t out, const void *w, size_t in, float *dx) {
     const tern_float_kernels *k = tern_float_kernels_for(variant);
     if (!k) return TERN_FV_UNSUPPORTED;
-    if (n == 0 || in == 0) return TERN_FV_OK;
-    gemm_t_ctx c = { k, wtype, g, w, dx, n, out, in };
-    tern_pool_run(pool, (int)((in + GEMM_T_COLS_PER_TASK - 1) / GEMM_T_COLS_PER_TASK), gemm_t_task, &c);
-    return TERN_FV_OK;
+    float_tile_ctx c = { k, wtype, w, in };
+    return tern_gemm_t_tiled(pool, k, g, n, out, in, dx, load_float_tile, &c);
 }
 
 // ---- row operations ----

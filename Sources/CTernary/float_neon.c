@@ -69,10 +69,52 @@ static void gemm_cols(const tern_gemm_job *job, size_t j0, size_t j1) {
     }
 }
 
-static void axpy(tern_float_type wtype, float a, const void *w, float *y, size_t len) {
+static void convert_row(tern_float_type wtype, const void *src, float *dst, size_t n) {
     size_t k = 0;
-    for (; k + 4 <= len; k += 4) vst1q_f32(y + k, vfmaq_n_f32(vld1q_f32(y + k), load_w(wtype, w, k), a));
-    for (; k < len; k++) y[k] += a * w_scalar(wtype, w, k);
+    for (; k + 4 <= n; k += 4) vst1q_f32(dst + k, load_w(wtype, src, k));
+    for (; k < n; k++) dst[k] = w_scalar(wtype, src, k);
+}
+
+/// 4 (or fewer) rows × 16 columns of DX held in registers over the whole depth.
+static inline __attribute__((always_inline)) void tile_block(
+    int rows, const float *g, size_t ldg, const float *t, size_t depth, float *dx, size_t ldx, size_t len) {
+    float32x4_t acc[4][4];
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < 4; v++) acc[r][v] = vld1q_f32(dx + r * ldx + 4 * v);
+    for (size_t o = 0; o < depth; o++) {
+        float32x4_t tv[4];
+        for (int v = 0; v < 4; v++) tv[v] = vld1q_f32(t + o * len + 4 * v);
+        for (int r = 0; r < rows; r++) {
+            float gv = g[r * ldg + o];
+            for (int v = 0; v < 4; v++) acc[r][v] = vfmaq_n_f32(acc[r][v], tv[v], gv);
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < 4; v++) vst1q_f32(dx + r * ldx + 4 * v, acc[r][v]);
+}
+
+static void accumulate_tile(const float *g, size_t ldg, size_t rows, const float *t, size_t depth,
+                            float *dx, size_t ldx, size_t len) {
+    size_t vec_end = len & ~(size_t)15;
+    for (size_t r = 0; r < rows; r += 4) {
+        size_t nr = rows - r < 4 ? rows - r : 4;
+        const float *gr = g + r * ldg;
+        float *dr = dx + r * ldx;
+        for (size_t k = 0; k < vec_end; k += 16) {
+            switch (nr) {
+            case 4: tile_block(4, gr, ldg, t + k, depth, dr + k, ldx, len); break;
+            case 3: tile_block(3, gr, ldg, t + k, depth, dr + k, ldx, len); break;
+            case 2: tile_block(2, gr, ldg, t + k, depth, dr + k, ldx, len); break;
+            default: tile_block(1, gr, ldg, t + k, depth, dr + k, ldx, len); break;
+            }
+        }
+        for (size_t i = 0; i < nr; i++)
+            for (size_t k = vec_end; k < len; k++) {
+                float acc = dr[i * ldx + k];
+                for (size_t o = 0; o < depth; o++) acc = fmaf(gr[i * ldg + o], t[o * len + k], acc);
+                dr[i * ldx + k] = acc;
+            }
+    }
 }
 
 static void rmsnorm_row(const float *x, const float *weight, float eps, size_t d, float *y) {
@@ -159,6 +201,6 @@ static void gated(tern_activation act, const float *gate, const float *up, size_
 }
 
 const tern_float_kernels tern_float_kernels_neon = {
-    gemm_cols, axpy, rmsnorm_row, softmax_row, rope_row, activate, gated,
+    gemm_cols, convert_row, accumulate_tile, rmsnorm_row, softmax_row, rope_row, activate, gated,
 };
 #endif

@@ -26,8 +26,18 @@ static void gemm_cols(const tern_gemm_job *job, size_t j0, size_t j1) {
     }
 }
 
-static void axpy(tern_float_type wtype, float a, const void *w, float *y, size_t len) {
-    for (size_t k = 0; k < len; k++) y[k] += a * weight_at(wtype, w, k);
+static void convert_row(tern_float_type wtype, const void *src, float *dst, size_t n) {
+    for (size_t k = 0; k < n; k++) dst[k] = weight_at(wtype, src, k);
+}
+
+static void accumulate_tile(const float *g, size_t ldg, size_t rows, const float *t, size_t depth,
+                            float *dx, size_t ldx, size_t len) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < len; k++) {
+            float acc = dx[r * ldx + k];
+            for (size_t o = 0; o < depth; o++) acc += g[r * ldg + o] * t[o * len + k];
+            dx[r * ldx + k] = acc;
+        }
 }
 
 static void rmsnorm_row(const float *x, const float *weight, float eps, size_t d, float *y) {
@@ -69,5 +79,5 @@ static void gated(tern_activation act, const float *gate, const float *up, size_
 }
 
 const tern_float_kernels tern_float_kernels_scalar = {
-    gemm_cols, axpy, rmsnorm_row, softmax_row, rope_row, activate, gated,
+    gemm_cols, convert_row, accumulate_tile, rmsnorm_row, softmax_row, rope_row, activate, gated,
 };

@@ -20,8 +20,12 @@ typedef struct {
 typedef struct {
     /// Y[i][j] for every i < n and j in [j0, j1).
     void (*gemm_cols)(const tern_gemm_job *job, size_t j0, size_t j1);
-    /// y[0..len) += a · w[0..len), w of type wtype.
-    void (*axpy)(tern_float_type wtype, float a, const void *w, float *y, size_t len);
+    /// dst[0..n) = src[0..n) converted from wtype to F32.
+    void (*convert_row)(tern_float_type wtype, const void *src, float *dst, size_t n);
+    /// dx[r][k] += Σ_o g[r][o] · t[o][k] for r < rows, k < len, o < depth, summing o in
+    /// ascending order for each element (the register-blocked core of DX = G·W).
+    void (*accumulate_tile)(const float *g, size_t ldg, size_t rows, const float *t, size_t depth,
+                            float *dx, size_t ldx, size_t len);
     void (*rmsnorm_row)(const float *x, const float *weight, float eps, size_t d, float *y);
     /// Softmax over x[0..valid) into y, y[valid..cols) = 0. valid >= 1.
     void (*softmax_row)(const float *x, size_t valid, size_t cols, float *y);
@@ -44,6 +48,14 @@ extern const tern_float_kernels tern_float_kernels_neon;
 
 /// The kernel table for a variant, or NULL when it cannot run here.
 const tern_float_kernels *tern_float_kernels_for(tern_float_variant variant);
+
+/// Writes weight row `o`, columns [c0, c0+len), as F32 into dst.
+typedef void (*tern_weight_tile_fn)(const void *ctx, size_t o, size_t c0, size_t len, float *dst);
+/// DX[n×in] = G[n×out] · W for any weight encoding: tasks own 256-wide column blocks of DX;
+/// each loads W in tiles of 32 rows through `load` and accumulates with accumulate_tile.
+/// Bit-identical for any thread count.
+int tern_gemm_t_tiled(tern_pool *pool, const tern_float_kernels *k, const float *g, size_t n,
+                      size_t out, size_t in, float *dx, tern_weight_tile_fn load, const void *ctx);
 
 /// Scalar activations shared by every variant's tail loop.
 static inline float tern_silu_scalar(float v) { return v / (1.0f + expf(-v)); }

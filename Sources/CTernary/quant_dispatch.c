@@ -1,13 +1,12 @@
 // Tiling and threading of the quantized products. Forward: X is quantized once, then
-// each task computes a block of 16 output columns for every row of X. Transposed: each
-// task owns a 256-wide column block of DX and dequantizes the matching tile of every
-// weight row into a stack buffer. Tasks write disjoint outputs: any thread count gives
-// the same bits.
+// each task computes a block of 16 output columns for every row of X. Transposed: the
+// float driver tern_gemm_t_tiled with a loader that dequantizes 32×256 weight tiles.
+// Tasks write disjoint outputs: any thread count gives the same bits.
 #include "quant_variants.h"
 #include "float_variants.h"
 #include <stdlib.h>
 
-enum { Q_COLS_PER_TASK = 16, Q_T_COLS_PER_TASK = 256 };
+enum { Q_COLS_PER_TASK = 16 };
 
 static const tern_quant_kernels *quant_kernels_for(tern_float_variant variant) {
     unsigned f = tern_cpu_features();
@@ -86,27 +85,16 @@ int tern_gemm_q(tern_pool *pool, tern_float_variant variant, tern_quant_format f
 }
 
 typedef struct {
-    const tern_float_kernels *fk;
     tern_quant_format format;
-    const float *g;
     const uint8_t *w;
-    float *dx;
-    size_t n, out, in, row_bytes, block_bytes, qk;
-} gemm_t_q_ctx;
+    size_t row_bytes, block_bytes, qk;
+} quant_tile_ctx;
 
-static void gemm_t_q_task(void *ctx, int task, int thread) {
-    (void)thread;
-    const gemm_t_q_ctx *c = ctx;
-    float tile[Q_T_COLS_PER_TASK];
-    size_t c0 = (size_t)task * Q_T_COLS_PER_TASK;
-    size_t len = c0 + Q_T_COLS_PER_TASK < c->in ? Q_T_COLS_PER_TASK : c->in - c0;
-    for (size_t i = 0; i < c->n; i++)
-        for (size_t k = 0; k < len; k++) c->dx[i * c->in + c0 + k] = 0.0f;
-    for (size_t o = 0; o < c->out; o++) {
-        tern_dequantize(c->format, c->w + o * c->row_bytes + c0 / c->qk * c->block_bytes, tile, len);
-        for (size_t i = 0; i < c->n; i++)
-            c->fk->axpy(TERN_F32, c->g[i * c->out + o], tile, c->dx + i * c->in + c0, len);
-    }
+/// Dequantizes columns [c0, c0+len) of row o; c0 and len are whole blocks because the
+/// tile width (256) is a multiple of every block size and rows are whole blocks.
+static void load_quant_tile(const void *ctx, size_t o, size_t c0, size_t len, float *dst) {
+    const quant_tile_ctx *c = ctx;
+    tern_dequantize(c->format, c->w + o * c->row_bytes + c0 / c->qk * c->block_bytes, dst, len);
 }
 
 int tern_gemm_t_q(tern_pool *pool, tern_float_variant variant, tern_quant_format format,
@@ -114,9 +102,7 @@ int tern_gemm_t_q(tern_pool *pool, tern_float_variant variant, tern_quant_format
     const tern_float_kernels *fk = tern_float_kernels_for(variant);
     size_t qk = tern_quant_block_elements(format);
     if (!fk || qk == 0) return TERN_FV_UNSUPPORTED;
-    if (n == 0 || in == 0) return TERN_FV_OK;
     size_t bb = tern_quant_block_bytes(format);
-    gemm_t_q_ctx c = { fk, format, g, w, dx, n, out, in, in / qk * bb, bb, qk };
-    tern_pool_run(pool, (int)((in + Q_T_COLS_PER_TASK - 1) / Q_T_COLS_PER_TASK), gemm_t_q_task, &c);
-    return TERN_FV_OK;
+    quant_tile_ctx c = { format, w, in / qk * bb, bb, qk };
+    return tern_gemm_t_tiled(pool, fk, g, n, out, in, dx, load_quant_tile, &c);
 }
