@@ -7,5 +7,5 @@ QTGT static inline __m256i QDOT(__m256i w_u8, __m256i a_s8) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w_u8, a_s8);
 }
 #include "quant_x86_body.h"
-const tern_quant_kernels tern_quant_kernels_avx512 = { dot_q8_0, dot_q4_0, dot_q4_1, dot_q4_k, dot_q6_k };
+const tern_quant_kernels tern_quant_kernels_avx512 = QUANT_KERNEL_TABLE;
 #endif

@@ -99,5 +99,7 @@ static float dot_q6_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
     return acc;
 }
 
-const tern_quant_kernels tern_quant_kernels_neon = { dot_q8_0, dot_q4_0, dot_q4_1, dot_q4_k, dot_q6_k };
+const tern_quant_kernels tern_quant_kernels_neon = {
+    dot_q8_0, dot_q4_0, dot_q4_1, dot_q4_k, dot_q6_k, NULL, NULL, NULL, NULL, NULL,
+};
 #endif

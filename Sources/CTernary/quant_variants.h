@@ -6,9 +6,14 @@
 #include "tern_cpu.h"
 
 typedef float (*tern_qdot_fn)(const uint8_t *w, const tern_q8_act *a, size_t in);
+/// Four activation rows (`stride` blocks apart) against one weight row: out[0..4). Each
+/// row's result has the same bits as tern_qdot_fn gives for it alone.
+typedef void (*tern_qdot4_fn)(const uint8_t *w, const tern_q8_act *a, size_t stride, size_t in, float *out);
 
 typedef struct {
     tern_qdot_fn q8_0, q4_0, q4_1, q4_k, q6_k;
+    /// NULL where the variant has no 4-row kernel (the dispatcher then calls the 1-row one).
+    tern_qdot4_fn q8_0_x4, q4_0_x4, q4_1_x4, q4_k_x4, q6_k_x4;
 } tern_quant_kernels;
 
 extern const tern_quant_kernels tern_quant_kernels_scalar;

@@ -28,49 +28,68 @@ QTGT static inline float f16x(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-/// Σ over blocks of 32 with two independent accumulator chains (even and odd blocks):
-/// `BLOCK(w, a)` yields the block's int32 lanes `s`, float scale `scale` and scalar offset
-/// `off`, which are summed as acc += s·scale, offset += off.
-#define QDOT_BLOCKS(BYTES, BLOCK)                                                          \
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                         \
-    float offset0 = 0.0f, offset1 = 0.0f;                                                  \
-    size_t nb = in / 32, b = 0;                                                            \
-    for (; b + 2 <= nb; b += 2) {                                                          \
-        { BLOCK(w + b * (BYTES), a + b)                                                    \
-          acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), acc0);       \
-          offset0 += off; }                                                                \
-        { BLOCK(w + (b + 1) * (BYTES), a + b + 1)                                          \
-          acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), acc1);       \
-          offset1 += off; }                                                                \
-    }                                                                                      \
-    if (b < nb) {                                                                          \
-        BLOCK(w + b * (BYTES), a + b)                                                      \
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), acc0);         \
-        offset0 += off;                                                                    \
-    }                                                                                      \
-    return qhsum(_mm256_add_ps(acc0, acc1)) + (offset0 + offset1);
+// Each format's kernel handles NR rows of activations (NR = 1 or 4, a compile-time
+// constant after inlining) against one weight row: the weight block is decoded once and
+// dotted with every row. A row's operations do not depend on NR, so a row gives the same
+// bits whether it is computed alone or in a group of 4 (prefill equals decode).
+#define QINLINE QTGT static inline __attribute__((always_inline))
 
-#define Q8_0_BLOCK(wb, ab)                                                                 \
-    __m256i wq = _mm256_loadu_si256((const __m256i *)((wb) + 2));                          \
-    __m256i s = QDOT(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(load_act(ab), wq));        \
-    float scale = f16x(wb) * (ab)->d, off = 0.0f;
+/// Blocks of 32 (Q8_0, Q4_0, Q4_1): two accumulator chains per row (even and odd
+/// blocks) so the FMA latency does not serialize the loop.
+typedef struct { __m256i w; __m256i sign; float d, m; } qblock32;
 
-#define Q4_0_BLOCK(wb, ab)                                                                 \
-    __m256i s = QDOT(unpack_q4((wb) + 2), load_act(ab));                                   \
-    float scale = f16x(wb) * (ab)->d, off = -8.0f * f16x(wb) * (ab)->dsum;
+QINLINE qblock32 decode32(tern_quant_format f, const uint8_t *wb) {
+    qblock32 q;
+    q.d = f16x(wb);
+    q.m = 0.0f;
+    q.sign = _mm256_setzero_si256();
+    if (f == TERN_Q8_0) {
+        __m256i wq = _mm256_loadu_si256((const __m256i *)(wb + 2));
+        q.w = _mm256_sign_epi8(wq, wq);   // |w| as unsigned; the sign moves to the activation
+        q.sign = wq;
+    } else if (f == TERN_Q4_0) {
+        q.w = unpack_q4(wb + 2);
+    } else {
+        q.w = unpack_q4(wb + 4);
+        q.m = f16x(wb + 2);
+    }
+    return q;
+}
 
-#define Q4_1_BLOCK(wb, ab)                                                                 \
-    __m256i s = QDOT(unpack_q4((wb) + 4), load_act(ab));                                   \
-    float scale = f16x(wb) * (ab)->d;                                                      \
-    float off = f16x((wb) + 2) * (ab)->dsum;
+/// acc += Σ w·q (int32 lanes) · d_w·d_x; offset += the block's weight-offset term.
+QINLINE void accumulate32(tern_quant_format f, const qblock32 *q, const tern_q8_act *ab, __m256 *acc, float *offset) {
+    __m256i act = load_act(ab);
+    if (f == TERN_Q8_0) act = _mm256_sign_epi8(act, q->sign);
+    __m256i s = QDOT(q->w, act);
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(q->d * ab->d), *acc);
+    if (f == TERN_Q4_0) *offset += -8.0f * q->d * ab->dsum;
+    if (f == TERN_Q4_1) *offset += q->m * ab->dsum;
+}
 
-QTGT static float dot_q8_0(const uint8_t *w, const tern_q8_act *a, size_t in) { QDOT_BLOCKS(Q8_0_BYTES, Q8_0_BLOCK) }
-QTGT static float dot_q4_0(const uint8_t *w, const tern_q8_act *a, size_t in) { QDOT_BLOCKS(Q4_0_BYTES, Q4_0_BLOCK) }
-QTGT static float dot_q4_1(const uint8_t *w, const tern_q8_act *a, size_t in) { QDOT_BLOCKS(Q4_1_BYTES, Q4_1_BLOCK) }
+QINLINE void dot32_rows(tern_quant_format f, size_t bytes, const uint8_t *w, const tern_q8_act *a,
+                        size_t stride, size_t in, float *out, const int NR) {
+    __m256 acc0[4], acc1[4];
+    float off0[4], off1[4];
+    for (int r = 0; r < NR; r++) { acc0[r] = acc1[r] = _mm256_setzero_ps(); off0[r] = off1[r] = 0.0f; }
+    size_t nb = in / 32, b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        qblock32 q0 = decode32(f, w + b * bytes), q1 = decode32(f, w + (b + 1) * bytes);
+        for (int r = 0; r < NR; r++) {
+            accumulate32(f, &q0, a + r * stride + b, &acc0[r], &off0[r]);
+            accumulate32(f, &q1, a + r * stride + b + 1, &acc1[r], &off1[r]);
+        }
+    }
+    if (b < nb) {
+        qblock32 q0 = decode32(f, w + b * bytes);
+        for (int r = 0; r < NR; r++) accumulate32(f, &q0, a + r * stride + b, &acc0[r], &off0[r]);
+    }
+    for (int r = 0; r < NR; r++) out[r] = qhsum(_mm256_add_ps(acc0[r], acc1[r])) + (off0[r] + off1[r]);
+}
 
-QTGT static float dot_q4_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
-    __m256 acc = _mm256_setzero_ps();
-    float offset = 0.0f;
+QINLINE void dot_q4_k_rows(const uint8_t *w, const tern_q8_act *a, size_t stride, size_t in, float *out, const int NR) {
+    __m256 acc[4];
+    float offset[4];
+    for (int r = 0; r < NR; r++) { acc[r] = _mm256_setzero_ps(); offset[r] = 0.0f; }
     const __m256i mask = _mm256_set1_epi8(0xF);
     for (size_t sb = 0; sb < in / 256; sb++, w += Q4_K_BYTES, a += 8) {
         float d = f16x(w), dmin = f16x(w + 2);
@@ -81,37 +100,68 @@ QTGT static float dot_q4_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
                 int j = 2 * g + h;
                 uint8_t sc, m;
                 q4k_scale_min(w + 4, j, &sc, &m);
-                __m256i s = QDOT(nib[h], load_act(a + j));
-                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * (float)sc * a[j].d), acc);
-                offset -= dmin * (float)m * a[j].dsum;
+                float dsc = d * (float)sc, dm = dmin * (float)m;
+                for (int r = 0; r < NR; r++) {
+                    const tern_q8_act *ab = a + r * stride + j;
+                    __m256i s = QDOT(nib[h], load_act(ab));
+                    acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dsc * ab->d), acc[r]);
+                    offset[r] -= dm * ab->dsum;
+                }
             }
         }
     }
-    return qhsum(acc) + offset;
+    for (int r = 0; r < NR; r++) out[r] = qhsum(acc[r]) + offset[r];
 }
 
-QTGT static float dot_q6_k(const uint8_t *w, const tern_q8_act *a, size_t in) {
-    __m256 acc = _mm256_setzero_ps();
-    float offset = 0.0f;
+QINLINE void dot_q6_k_rows(const uint8_t *w, const tern_q8_act *a, size_t stride, size_t in, float *out, const int NR) {
+    __m256 acc[4];
+    float offset[4];
+    for (int r = 0; r < NR; r++) { acc[r] = _mm256_setzero_ps(); offset[r] = 0.0f; }
     const __m256i low4 = _mm256_set1_epi8(0xF), low2 = _mm256_set1_epi8(3);
-    for (size_t sb = 0; sb < in / 256; sb++, w += Q6_K_BYTES) {
+    for (size_t sb = 0; sb < in / 256; sb++, w += Q6_K_BYTES, a += 8) {
         const int8_t *sc = (const int8_t *)(w + 192);
         float d = f16x(w + 208);
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
             __m256i hv = _mm256_loadu_si256((const __m256i *)qh);
-            for (int q = 0; q < 4; q++, a++) {
+            for (int q = 0; q < 4; q++) {
                 __m256i lo = _mm256_loadu_si256((const __m256i *)(ql + 32 * (q & 1)));
                 if (q >> 1) lo = _mm256_srli_epi16(lo, 4);
                 __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hv, 2 * q), low2);
                 __m256i codes = _mm256_or_si256(_mm256_and_si256(lo, low4), _mm256_slli_epi16(hi, 4));
-                __m256i s = QDOT(codes, load_act(a));
-                float s0 = (float)sc[8 * h + 2 * q], s1 = (float)sc[8 * h + 2 * q + 1], scale = d * a->d;
-                __m256 lane_scale = _mm256_set_m128(_mm_set1_ps(scale * s1), _mm_set1_ps(scale * s0));
-                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), lane_scale, acc);
-                offset -= scale * (float)(32 * (sc[8 * h + 2 * q] * a->sum[0] + sc[8 * h + 2 * q + 1] * a->sum[1]));
+                int sa = sc[8 * h + 2 * q], sb2 = sc[8 * h + 2 * q + 1];
+                for (int r = 0; r < NR; r++) {
+                    const tern_q8_act *ab = a + r * stride + 4 * h + q;
+                    __m256i s = QDOT(codes, load_act(ab));
+                    float scale = d * ab->d;
+                    __m256 lane_scale = _mm256_set_m128(_mm_set1_ps(scale * (float)sb2), _mm_set1_ps(scale * (float)sa));
+                    acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), lane_scale, acc[r]);
+                    offset[r] -= scale * (float)(32 * (sa * ab->sum[0] + sb2 * ab->sum[1]));
+                }
             }
         }
     }
-    return qhsum(acc) + offset;
+    for (int r = 0; r < NR; r++) out[r] = qhsum(acc[r]) + offset[r];
 }
+
+#define QKERNELS(NAME, CALL)                                                                 \
+    QTGT static float NAME(const uint8_t *w, const tern_q8_act *a, size_t in) {              \
+        float out[1];                                                                        \
+        CALL(w, a, 0, in, out, 1);                                                           \
+        return out[0];                                                                       \
+    }                                                                                        \
+    QTGT static void NAME##_x4(const uint8_t *w, const tern_q8_act *a, size_t stride, size_t in, float *out) { \
+        CALL(w, a, stride, in, out, 4);                                                      \
+    }
+#define Q8_0_ROWS(w, a, stride, in, out, NR) dot32_rows(TERN_Q8_0, Q8_0_BYTES, w, a, stride, in, out, NR)
+#define Q4_0_ROWS(w, a, stride, in, out, NR) dot32_rows(TERN_Q4_0, Q4_0_BYTES, w, a, stride, in, out, NR)
+#define Q4_1_ROWS(w, a, stride, in, out, NR) dot32_rows(TERN_Q4_1, Q4_1_BYTES, w, a, stride, in, out, NR)
+QKERNELS(dot_q8_0, Q8_0_ROWS)
+QKERNELS(dot_q4_0, Q4_0_ROWS)
+QKERNELS(dot_q4_1, Q4_1_ROWS)
+QKERNELS(dot_q4_k, dot_q4_k_rows)
+QKERNELS(dot_q6_k, dot_q6_k_rows)
+
+#define QUANT_KERNEL_TABLE                                                                   \
+    { dot_q8_0, dot_q4_0, dot_q4_1, dot_q4_k, dot_q6_k,                                      \
+      dot_q8_0_x4, dot_q4_0_x4, dot_q4_1_x4, dot_q4_k_x4, dot_q6_k_x4 }

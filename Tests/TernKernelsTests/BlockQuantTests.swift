@@ -166,6 +166,26 @@ struct BlockQuantMatmulTests {
         #expect(try run(ThreadPool(threads: 3)) == single)
     }
 
+    /// Prefill (many rows at once, 4-row kernels) must give the same logits as decode.
+    @Test(arguments: quantVariantsHere, BlockQuantFormat.allCases)
+    func aRowGivesTheSameBitsAloneOrInABatch(variant: FloatKernelVariant, format: BlockQuantFormat) throws {
+        var rng = KernelTestRandom(seed: 34)
+        let (n, inner, out) = (6, 512, 5)
+        let w = try BlockQuantMatrix(format: format, rows: out, cols: inner, copying: randomBlocks(format, rows: out, cols: inner, rng: &rng))
+        let x = rng.floats(n * inner)
+        let batch = try kernelOutput(count: n * out) { y in
+            try x.withUnsafeBufferPointer { try BlockQuantKernels.matmul($0, rows: n, weights: w, into: y, variant: variant) }
+        }
+        for i in 0..<n {
+            let single = try kernelOutput(count: out) { y in
+                try x[(i * inner)..<((i + 1) * inner)].withUnsafeBufferPointer {
+                    try BlockQuantKernels.matmul($0, rows: 1, weights: w, into: y, variant: variant)
+                }
+            }
+            #expect(single == Array(batch[(i * out)..<((i + 1) * out)]), "\(variant) \(format) row \(i)")
+        }
+    }
+
     @Test func matmulRejectsMismatchedActivations() throws {
         let w = try BlockQuantMatrix(format: .q8_0, rows: 2, cols: 64, copying: [UInt8](repeating: 0, count: 2 * 2 * 34))
         let x = [Float](repeating: 1, count: 63)
