@@ -57,6 +57,7 @@ public enum FloatKernels {
         guard d > 0, x.count % d == 0 else {
             throw FloatKernelError.shapeMismatch(operation: op, expected: "rows of \(d) values", actual: "\(x.count) values")
         }
+        guard eps >= 0, eps.isFinite else { throw FloatKernelError.invalidArgument("rmsNorm: eps \(eps) must be finite and >= 0") }
         if let weight { try FloatKernelError.expectCount(weight.count, d, op + " weight", "[\(d)]") }
         try FloatKernelError.expectCount(y.count, x.count, op + " output", "\(x.count / d)×\(d)")
         try FloatKernelError.check(
