@@ -285,5 +285,9 @@ struct FloatRowOpTests {
         #expect(throws: FloatKernelError.self) {
             try x.withUnsafeBufferPointer { xp in try y.withUnsafeMutableBufferPointer { try FloatKernels.activate(.silu, xp, into: $0) } }
         }
+        var same = x
+        #expect(throws: FloatKernelError.self) {
+            try x.withUnsafeBufferPointer { xp in try same.withUnsafeMutableBufferPointer { try FloatKernels.rmsNorm(xp, weight: nil, rowLength: 5, eps: -1, into: $0) } }
+        }
     }
 }
