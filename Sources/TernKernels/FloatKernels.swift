@@ -17,7 +17,7 @@ public enum FFNActivation: Sendable {
     /// max(x, 0)², BitNet b1.58 2B-4T's `relu2`.
     case relu2
 
-    var raw: tern_activation { self == .silu ? TERN_ACT_SILU : TERN_ACT_RELU2 }
+    var raw: tern_ffn_activation { self == .silu ? TERN_ACT_SILU : TERN_ACT_RELU2 }
 }
 
 /// Float operations of the model runtime on caller-owned buffers (no allocation of
