@@ -22,12 +22,12 @@ public struct Ledger: Sendable {
     /// committed record survives not only a killed process (which WAL with NORMAL would
     /// already survive) but also an OS crash or power loss right after the commit.
     public static func open(path: String) throws -> Ledger {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
-            return try Ledger(writer: DatabasePool(path: path, configuration: configuration))
+            let pool = try DatabasePool(path: path)
+            // After the pool's own WAL setup, which picks NORMAL; only the single writer
+            // connection commits, so only it needs the setting.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            return try Ledger(writer: pool)
         } catch {
             throw LedgerError.cannotOpen(path: path, underlying: "\(error)")
         }

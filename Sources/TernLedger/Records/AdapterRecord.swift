@@ -32,6 +32,6 @@ public struct AdapterRecord: LedgerRecord, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case hash, baseModelHash, rank, alpha, modules, datasetHash
-        case metricsJSON = "metrics_json", blobHash, createdAt
+        case metricsJSON = "metricsJson", blobHash, createdAt
     }
 }

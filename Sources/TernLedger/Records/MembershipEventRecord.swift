@@ -23,6 +23,6 @@ public struct MembershipEventRecord: LedgerRecord, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, nodeID = "node_id", fromState, toState, incarnation, at
+        case id, nodeID = "nodeId", fromState, toState, incarnation, at
     }
 }

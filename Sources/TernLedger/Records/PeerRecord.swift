@@ -34,6 +34,6 @@ public struct PeerRecord: LedgerRecord, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case nodeID = "node_id", address, fingerprint, firstSeen, lastSeen, state, incarnation, score
+        case nodeID = "nodeId", address, fingerprint, firstSeen, lastSeen, state, incarnation, score
     }
 }

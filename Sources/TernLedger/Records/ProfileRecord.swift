@@ -34,7 +34,7 @@ public struct ProfileRecord: LedgerRecord, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case nodeID = "node_id", version, signedBytes, deviceClass, cores, ramBytes, isa
-        case gpusJSON = "gpus_json", gops, receivedAt
+        case nodeID = "nodeId", version, signedBytes, deviceClass, cores, ramBytes, isa
+        case gpusJSON = "gpusJson", gops, receivedAt
     }
 }
