@@ -57,10 +57,12 @@ public actor SecureConnection {
         do {
             var iterator = frames.makeAsyncIterator()
             let handshake = SecureHandshake(role: role, identity: identity)
-            try await writeFrame(handshake.hello, to: channel).get()
+            // Writes are queued, not awaited: a failed write closes the channel, which the
+            // next read reports together with its cause (e.g. the peer's oversize frame).
+            _ = writeFrame(handshake.hello, to: channel)
             let peer = try handshake.receiveHello(try await nextFrame(&iterator), requirement: requirement)
             let (auth, sender) = handshake.authentication()
-            try await writeFrame(auth, to: channel).get()
+            _ = writeFrame(auth, to: channel)
             let receiver = try handshake.receiveAuthentication(try await nextFrame(&iterator))
             return SecureConnection(
                 channel: channel, frames: iterator, sender: sender, receiver: receiver,
