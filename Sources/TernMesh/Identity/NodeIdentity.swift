@@ -38,7 +38,7 @@ public struct NodeIdentity: Sendable, CustomStringConvertible {
     public static let signatureByteCount = 64
 
     public let nodeID: NodeID
-    private let secretKey: [UInt8]  // libsodium's 64-byte form: seed ‖ public key
+    let secretKey: [UInt8]  // libsodium's 64-byte form: seed ‖ public key
     private let seed: [UInt8]
 
     /// Derives the key pair from a 32-byte seed (deterministic; used for files and tests).

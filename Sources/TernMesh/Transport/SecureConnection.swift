@@ -31,6 +31,18 @@ public actor SecureConnection {
         maxFrameSize: Int = defaultMaxFrameSize, handshakeTimeout: TimeAmount = defaultHandshakeTimeout,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> SecureConnection {
+        try await connect(host: host, port: port, identity: identity, requirement: .exactly(expectedPeer),
+                          maxFrameSize: maxFrameSize, handshakeTimeout: handshakeTimeout, group: group)
+    }
+
+    /// Dials `host:port` and admits whichever peers `requirement` allows. A node joining
+    /// through a bootstrap address knows only the address: it uses `.allowedBy { _ in true }`
+    /// and learns the peer's identity, which the handshake still proves.
+    public static func connect(
+        host: String, port: Int, identity: TransportIdentity, requirement: PeerRequirement,
+        maxFrameSize: Int = defaultMaxFrameSize, handshakeTimeout: TimeAmount = defaultHandshakeTimeout,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> SecureConnection {
         let (stream, inbox) = AsyncThrowingStream<ByteBuffer, Error>.makeStream()
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -43,7 +55,7 @@ public actor SecureConnection {
             .get()
         return try await handshake(
             on: channel, frames: stream, role: .connector, identity: identity,
-            requirement: .exactly(expectedPeer), maxFrameSize: maxFrameSize, timeout: handshakeTimeout)
+            requirement: requirement, maxFrameSize: maxFrameSize, timeout: handshakeTimeout)
     }
 
     /// Runs the handshake on a freshly opened channel whose pipeline feeds `frames`;
