@@ -38,8 +38,9 @@ public struct SWIMInstance: Sendable {
     private struct OutstandingProbe: Sendable {
         let id: UInt32
         let target: NodeID
-        let deadline: UInt64
-        var indirect: Bool
+        let startedAt: UInt64
+        var deadline: UInt64
+        var indirect = false
         var expectedNacks = 0
         var nacks = 0
     }
@@ -73,6 +74,9 @@ public struct SWIMInstance: Sendable {
         self.broadcasts = BroadcastQueue(capacity: settings.maxQueuedBroadcasts)
         self.incarnation = max(incarnation, knownMembers.incarnation(of: me).map { $0 + 1 } ?? 0)
         self.nextProbeAt = nowMillis + random.next() % settings.protocolPeriodMillis
+        // Spread push-pulls over the interval so a group started together does not sync up.
+        let pushPullPeriods = settings.pushPullPeriods(groupSize: knownMembers.liveCount)
+        self.periodsSincePushPull = pushPullPeriods > 0 ? Int(random.next() % UInt64(pushPullPeriods)) : 0
         if knownMembers.status(of: me) != .alive || knownMembers.incarnation(of: me) != self.incarnation {
             members.set(me, status: .alive, incarnation: self.incarnation, endpoint: endpoint)
             broadcasts.enqueue(.membership(.alive(me, incarnation: self.incarnation, endpoint: endpoint)))
@@ -201,14 +205,14 @@ public struct SWIMInstance: Sendable {
         nextProbeAt = now + settings.protocolPeriodMillis * multiplier
         if settings.pushPullEveryPeriods > 0 {
             periodsSincePushPull += 1
-            if periodsSincePushPull >= settings.pushPullEveryPeriods, let peer = randomLiveMember(excluding: [me]) {
+            if periodsSincePushPull >= settings.pushPullPeriods(groupSize: members.liveCount), let peer = randomLiveMember(excluding: [me]) {
                 periodsSincePushPull = 0
                 out.append(.pushPull(with: peer, endpoint: members.endpoint(of: peer) ?? ""))
             }
         }
         guard let target = probeOrder.next(in: members, excluding: me, random: &random) else { return }
         let id = allocateProbeID()
-        probe = OutstandingProbe(id: id, target: target, deadline: now + settings.probeTimeoutMillis * multiplier, indirect: false)
+        probe = OutstandingProbe(id: id, target: target, startedAt: now, deadline: now + settings.probeTimeoutMillis * multiplier)
         out.append(.send(message(.ping(probe: id), to: target), to: target))
     }
 
@@ -216,10 +220,7 @@ public struct SWIMInstance: Sendable {
     private mutating func escalate(_ current: OutstandingProbe, now: UInt64, into out: inout [SWIMDirective]) {
         var escalated = current
         escalated.indirect = true
-        let start = current.deadline - settings.probeTimeoutMillis * localHealth.multiplier
-        escalated = OutstandingProbe(id: current.id, target: current.target,
-                                     deadline: max(now, start + settings.protocolPeriodMillis * localHealth.multiplier),
-                                     indirect: true)
+        escalated.deadline = max(now, current.startedAt + settings.protocolPeriodMillis * localHealth.multiplier)
         var helpers: [NodeID] = [me, current.target]
         for _ in 0..<settings.indirectProbes {
             guard let helper = randomLiveMember(excluding: helpers) else { break }
