@@ -72,7 +72,10 @@ public struct SWIMInstance: Sendable {
         self.localHealth = LocalHealth(maximum: settings.maxLocalHealth)
         self.random = SplitMix64(seed: seed)
         self.broadcasts = BroadcastQueue(capacity: settings.maxQueuedBroadcasts)
-        self.incarnation = max(incarnation, knownMembers.incarnation(of: me).map { $0 + 1 } ?? 0)
+        // Whatever the table says about this node must be superseded: an alive entry is
+        // matched, any other state needs a higher incarnation to refute it.
+        let known = knownMembers.incarnation(of: me).map { knownMembers.status(of: me) == .alive ? $0 : $0 + 1 }
+        self.incarnation = max(incarnation, known ?? 0)
         self.nextProbeAt = nowMillis + random.next() % settings.protocolPeriodMillis
         // Spread push-pulls over the interval so a group started together does not sync up.
         let pushPullPeriods = settings.pushPullPeriods(groupSize: knownMembers.liveCount)
@@ -216,7 +219,9 @@ public struct SWIMInstance: Sendable {
         out.append(.send(message(.ping(probe: id), to: target), to: target))
     }
 
-    /// Direct probe timed out: ask k members to probe the target for us.
+    /// Direct probe timed out: ask k members to probe the target for us, and ping it once
+    /// more directly (memberlist's fallback probe), so a single lost datagram is not enough
+    /// to start a suspicion.
     private mutating func escalate(_ current: OutstandingProbe, now: UInt64, into out: inout [SWIMDirective]) {
         var escalated = current
         escalated.indirect = true
@@ -229,6 +234,7 @@ public struct SWIMInstance: Sendable {
         }
         escalated.expectedNacks = helpers.count - 2
         probe = escalated
+        out.append(.send(message(.ping(probe: current.id), to: current.target), to: current.target))
     }
 
     /// Neither the direct nor any indirect probe got an ack: suspect the target. Missing
