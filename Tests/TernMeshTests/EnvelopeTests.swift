@@ -27,37 +27,46 @@ import TernMesh
         var verifier = EnvelopeVerifier()
         var tampered = packet(1)
         tampered[tampered.count - 70] ^= 0x01  // a body byte
-        #expect(verifier.verify(tampered, nowMillis: now) == .dropped(.badSignature, sender: alice.nodeID))
+        let result1 = verifier.verify(tampered, nowMillis: now)
+        #expect(result1 == .dropped(.badSignature, sender: alice.nodeID))
         // Mallory signs but claims to be Alice.
         var forged = packet(2, by: mallory)
         forged.replaceSubrange(1...32, with: alice.nodeID.bytes)
-        #expect(verifier.verify(forged, nowMillis: now) == .dropped(.badSignature, sender: alice.nodeID))
+        let result2 = verifier.verify(forged, nowMillis: now)
+        #expect(result2 == .dropped(.badSignature, sender: alice.nodeID))
         #expect(verifier.drops(from: alice.nodeID, reason: .badSignature) == 2)
     }
 
     @Test func replayedAndStaleSequencesAreDropped() {
         var verifier = EnvelopeVerifier()
-        #expect(verifier.verify(packet(100), nowMillis: now) != .dropped(.replayed, sender: alice.nodeID))
-        #expect(verifier.verify(packet(100), nowMillis: now) == .dropped(.replayed, sender: alice.nodeID))
+        let result3 = verifier.verify(packet(100), nowMillis: now)
+        #expect(result3 != .dropped(.replayed, sender: alice.nodeID))
+        let result4 = verifier.verify(packet(100), nowMillis: now)
+        #expect(result4 == .dropped(.replayed, sender: alice.nodeID))
         // Out of order inside the window is fine, once.
         guard case .accepted = verifier.verify(packet(90), nowMillis: now) else {
             Issue.record("in-window sequence rejected")
             return
         }
-        #expect(verifier.verify(packet(90), nowMillis: now) == .dropped(.replayed, sender: alice.nodeID))
-        #expect(verifier.verify(packet(36), nowMillis: now) == .dropped(.staleSequence, sender: alice.nodeID))
+        let result5 = verifier.verify(packet(90), nowMillis: now)
+        #expect(result5 == .dropped(.replayed, sender: alice.nodeID))
+        let result6 = verifier.verify(packet(36), nowMillis: now)
+        #expect(result6 == .dropped(.staleSequence, sender: alice.nodeID))
         guard case .accepted = verifier.verify(packet(500), nowMillis: now) else {
             Issue.record("newer sequence rejected")
             return
         }
-        #expect(verifier.verify(packet(100), nowMillis: now) == .dropped(.staleSequence, sender: alice.nodeID))
+        let result7 = verifier.verify(packet(100), nowMillis: now)
+        #expect(result7 == .dropped(.staleSequence, sender: alice.nodeID))
         #expect(verifier.drops(from: alice.nodeID, reason: .replayed) == 2)
     }
 
     @Test func timestampFarFromLocalClockIsDropped() {
         var verifier = EnvelopeVerifier(maxClockSkewMillis: 1_000)
-        #expect(verifier.verify(packet(1, at: now + 5_000), nowMillis: now) == .dropped(.clockSkew, sender: alice.nodeID))
-        #expect(verifier.verify(packet(2, at: now - 5_000), nowMillis: now) == .dropped(.clockSkew, sender: alice.nodeID))
+        let result8 = verifier.verify(packet(1, at: now + 5_000), nowMillis: now)
+        #expect(result8 == .dropped(.clockSkew, sender: alice.nodeID))
+        let result9 = verifier.verify(packet(2, at: now - 5_000), nowMillis: now)
+        #expect(result9 == .dropped(.clockSkew, sender: alice.nodeID))
         // A rejected packet must not burn its sequence number.
         guard case .accepted = verifier.verify(packet(1), nowMillis: now) else {
             Issue.record("sequence burnt by a dropped packet")
@@ -72,12 +81,15 @@ import TernMesh
             let verdict = verifier.verify(Array(good.prefix(length)), nowMillis: now)
             #expect(verdict == .dropped(.truncated, sender: length >= 33 ? alice.nodeID : nil), "length \(length)")
         }
-        #expect(verifier.verify(good + [0], nowMillis: now) == .dropped(.malformed, sender: alice.nodeID))
-        #expect(verifier.verify([UInt8](repeating: 1, count: WireLimits.maxPacketBytes + 1), nowMillis: now)
+        let result10 = verifier.verify(good + [0], nowMillis: now)
+        #expect(result10 == .dropped(.malformed, sender: alice.nodeID))
+        let result11 = verifier.verify([UInt8](repeating: 1, count: WireLimits.maxPacketBytes + 1), nowMillis: now)
+        #expect(result11
                 == .dropped(.oversize, sender: testID(1)))
         var future = good
         future[0] = 2
-        #expect(verifier.verify(future, nowMillis: now) == .dropped(.unknownVersion, sender: alice.nodeID))
+        let result12 = verifier.verify(future, nowMillis: now)
+        #expect(result12 == .dropped(.unknownVersion, sender: alice.nodeID))
         #expect(verifier.unattributedDrops[.truncated] == 3)
         #expect(verifier.acceptedCount == 0)
     }

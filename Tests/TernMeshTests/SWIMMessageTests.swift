@@ -19,7 +19,7 @@ import TernMesh
             #expect(try SWIMMessage(decoding: bytes) == message)
             #expect(bytes.count <= GossipEnvelope.maxBodyBytes)
         }
-        #expect(updates.map(\.wireSize) == [57, 73, 41, 41])
+        #expect(updates.map(\.wireSize) == [55, 73, 41, 41])
     }
 
     @Test func malformedMessagesThrow() throws {

@@ -104,7 +104,6 @@ private struct Network {
     var detections: [Double] = []
     var stats = (gossipBytes: 0, pushPullBytes: 0, sent: 0, lost: 0, crashes: 0, falseDead: 0, upNodeSeconds: 0)
     var restarts: UInt64 = 0
-    var debugSuspects = 0
 
     init(_ config: Configuration) {
         self.config = config
@@ -159,7 +158,6 @@ private struct Network {
                 send(message, from: node, to: target)
             case let .memberChanged(change):
                 if change.status == .dead { observeDead(change.node, by: node) }
-                if change.status == .suspect { debugSuspects += 1 }
             case let .profileLearned(profile):
                 observeProfile(profile, by: node)
             case let .pushPull(with: peer, _):
@@ -305,7 +303,6 @@ private struct Network {
             }
             return result
         }
-        print("DEBUG queued", instances.map(\.pendingBroadcasts).reduce(0, +), "lhm", instances.map(\.localHealth.score).reduce(0, +), "suspectChanges", debugSuspects, "watches", profileWatches.map { ($0.eligible.count, $0.waiting.count) })
         let sorted = detections.sorted()
         let p99 = sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
         let nodeSeconds = Double(max(stats.upNodeSeconds, 1))
