@@ -68,6 +68,16 @@ import TernMesh
         #expect(death?.at == 10_187)
     }
 
+    @Test func suspicionsInheritedFromAJoinTableExpire() {
+        let known = MemberTable([a, b, c, d, e].map { MembershipUpdate.alive($0, incarnation: 0, endpoint: "x") }
+                                + [.suspect(c, incarnation: 0, by: b)])
+        var harness = SWIMHarness(SWIMInstance(me: a, endpoint: "x", knownMembers: known, seed: 3, nowMillis: 0), down: [c])
+        harness.run(until: 29_999)
+        #expect(harness.swim.members.status(of: c) == .suspect)
+        harness.run(until: 30_000)
+        #expect(harness.swim.members.status(of: c) == .dead)
+    }
+
     @Test func suspectRefutesWithHigherIncarnation() {
         var swim = instance(a)
         _ = swim.receive(SWIMMessage(kind: .ping(probe: 1), updates: [.suspect(a, incarnation: 0, by: b)]), from: b, nowMillis: 10)

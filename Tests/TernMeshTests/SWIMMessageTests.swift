@@ -41,6 +41,7 @@ import TernMesh
         let snapshot = MembershipSnapshot(members: [.alive(testID(1), incarnation: 0, endpoint: "a:1"), .dead(testID(2), incarnation: 3)],
                                           profiles: [profile])
         #expect(try MembershipSnapshot(decoding: snapshot.encoded()) == snapshot)
+        #expect(snapshot.encodedSize == snapshot.encoded().count)
         #expect(throws: WireError.tooLong(field: "snapshot members", length: 0xFFFF_FFFF, limit: WireLimits.maxSnapshotMembers)) {
             try MembershipSnapshot(decoding: [0xFF, 0xFF, 0xFF, 0xFF])
         }

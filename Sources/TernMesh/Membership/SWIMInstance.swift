@@ -84,6 +84,11 @@ public struct SWIMInstance: Sendable {
             members.set(me, status: .alive, incarnation: self.incarnation, endpoint: endpoint)
             broadcasts.enqueue(.membership(.alive(me, incarnation: self.incarnation, endpoint: endpoint)))
         }
+        // Suspicions inherited from the table run their course here too.
+        for slot in members.statuses.indices where members.statuses[slot] == .suspect {
+            suspicions[members.ids[slot]] = Suspicion(startedAt: nowMillis, confirmers: [me], deadline: 0)
+            refreshDeadline(of: members.ids[slot])
+        }
     }
 
     // MARK: Queries

@@ -187,7 +187,7 @@ private struct Network {
     mutating func pushPull(_ node: Int, with peer: NodeID) {
         guard let other = indexOf[peer], up[other] else { return }
         let mine = instances[node].snapshot(), theirs = instances[other].snapshot()
-        stats.pushPullBytes += mine.encoded().count + theirs.encoded().count
+        stats.pushPullBytes += mine.encodedSize + theirs.encodedSize
         handle(instances[node].merge(theirs, from: peer, nowMillis: now), at: node)
         handle(instances[other].merge(mine, from: ids[node], nowMillis: now), at: other)
     }
