@@ -12,6 +12,6 @@ struct Tern: AsyncParsableCommand {
             what this machine can do.
             """,
         version: TernVersion.string,
-        subcommands: [NodeCommand.self, MeshCommand.self, Bench.self]
+        subcommands: [NodeCommand.self, MeshCommand.self, Sim.self, Bench.self]
     )
 }

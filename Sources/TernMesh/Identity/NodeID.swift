@@ -21,10 +21,20 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(Self.byteCount)
-        for word in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
+        append(to: &out)
         return out
+    }
+
+    /// Appends the 32 key bytes without an intermediate array (encoders call this a lot).
+    func append(to out: inout [UInt8]) {
+        appendWord(w0, to: &out)
+        appendWord(w1, to: &out)
+        appendWord(w2, to: &out)
+        appendWord(w3, to: &out)
+    }
+
+    private func appendWord(_ word: UInt64, to out: inout [UInt8]) {
+        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
     }
 
     /// A short, stable label for logs and tables: the first 8 bytes of BLAKE2b-256 of the

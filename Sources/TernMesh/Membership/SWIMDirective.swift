@@ -42,6 +42,11 @@ public struct MembershipSnapshot: Equatable, Sendable {
         return writer.bytes
     }
 
+    /// `encoded().count`, without encoding.
+    public var encodedSize: Int {
+        4 + members.reduce(0) { $0 + $1.wireSize } + 4 + profiles.reduce(0) { $0 + $1.wireSize }
+    }
+
     public init(decoding bytes: [UInt8]) throws(WireError) {
         guard bytes.count <= WireLimits.maxSnapshotBytes else {
             throw .tooLong(field: "snapshot", length: bytes.count, limit: WireLimits.maxSnapshotBytes)

@@ -38,8 +38,9 @@ public struct SWIMInstance: Sendable {
     private struct OutstandingProbe: Sendable {
         let id: UInt32
         let target: NodeID
-        let deadline: UInt64
-        var indirect: Bool
+        let startedAt: UInt64
+        var deadline: UInt64
+        var indirect = false
         var expectedNacks = 0
         var nacks = 0
     }
@@ -71,11 +72,22 @@ public struct SWIMInstance: Sendable {
         self.localHealth = LocalHealth(maximum: settings.maxLocalHealth)
         self.random = SplitMix64(seed: seed)
         self.broadcasts = BroadcastQueue(capacity: settings.maxQueuedBroadcasts)
-        self.incarnation = max(incarnation, knownMembers.incarnation(of: me).map { $0 + 1 } ?? 0)
+        // Whatever the table says about this node must be superseded: an alive entry is
+        // matched, any other state needs a higher incarnation to refute it.
+        let known = knownMembers.incarnation(of: me).map { knownMembers.status(of: me) == .alive ? $0 : $0 + 1 }
+        self.incarnation = max(incarnation, known ?? 0)
         self.nextProbeAt = nowMillis + random.next() % settings.protocolPeriodMillis
+        // Spread push-pulls over the interval so a group started together does not sync up.
+        let pushPullPeriods = settings.pushPullPeriods(groupSize: knownMembers.liveCount)
+        self.periodsSincePushPull = pushPullPeriods > 0 ? Int(random.next() % UInt64(pushPullPeriods)) : 0
         if knownMembers.status(of: me) != .alive || knownMembers.incarnation(of: me) != self.incarnation {
             members.set(me, status: .alive, incarnation: self.incarnation, endpoint: endpoint)
             broadcasts.enqueue(.membership(.alive(me, incarnation: self.incarnation, endpoint: endpoint)))
+        }
+        // Suspicions inherited from the table run their course here too.
+        for slot in members.statuses.indices where members.statuses[slot] == .suspect {
+            suspicions[members.ids[slot]] = Suspicion(startedAt: nowMillis, confirmers: [me], deadline: 0)
+            refreshDeadline(of: members.ids[slot])
         }
     }
 
@@ -201,25 +213,24 @@ public struct SWIMInstance: Sendable {
         nextProbeAt = now + settings.protocolPeriodMillis * multiplier
         if settings.pushPullEveryPeriods > 0 {
             periodsSincePushPull += 1
-            if periodsSincePushPull >= settings.pushPullEveryPeriods, let peer = randomLiveMember(excluding: [me]) {
+            if periodsSincePushPull >= settings.pushPullPeriods(groupSize: members.liveCount), let peer = randomLiveMember(excluding: [me]) {
                 periodsSincePushPull = 0
                 out.append(.pushPull(with: peer, endpoint: members.endpoint(of: peer) ?? ""))
             }
         }
         guard let target = probeOrder.next(in: members, excluding: me, random: &random) else { return }
         let id = allocateProbeID()
-        probe = OutstandingProbe(id: id, target: target, deadline: now + settings.probeTimeoutMillis * multiplier, indirect: false)
+        probe = OutstandingProbe(id: id, target: target, startedAt: now, deadline: now + settings.probeTimeoutMillis * multiplier)
         out.append(.send(message(.ping(probe: id), to: target), to: target))
     }
 
-    /// Direct probe timed out: ask k members to probe the target for us.
+    /// Direct probe timed out: ask k members to probe the target for us, and ping it once
+    /// more directly (memberlist's fallback probe), so a single lost datagram is not enough
+    /// to start a suspicion.
     private mutating func escalate(_ current: OutstandingProbe, now: UInt64, into out: inout [SWIMDirective]) {
         var escalated = current
         escalated.indirect = true
-        let start = current.deadline - settings.probeTimeoutMillis * localHealth.multiplier
-        escalated = OutstandingProbe(id: current.id, target: current.target,
-                                     deadline: max(now, start + settings.protocolPeriodMillis * localHealth.multiplier),
-                                     indirect: true)
+        escalated.deadline = max(now, current.startedAt + settings.protocolPeriodMillis * localHealth.multiplier)
         var helpers: [NodeID] = [me, current.target]
         for _ in 0..<settings.indirectProbes {
             guard let helper = randomLiveMember(excluding: helpers) else { break }
@@ -228,6 +239,7 @@ public struct SWIMInstance: Sendable {
         }
         escalated.expectedNacks = helpers.count - 2
         probe = escalated
+        out.append(.send(message(.ping(probe: current.id), to: current.target), to: current.target))
     }
 
     /// Neither the direct nor any indirect probe got an ack: suspect the target. Missing

@@ -18,7 +18,8 @@ public struct SWIMSettings: Sendable {
     public var retransmitMultiplier = 4
     /// Local health multiplier ceiling (Lifeguard's S): intervals stretch up to this factor.
     public var maxLocalHealth = 8
-    /// Emit a push-pull anti-entropy directive every this many probe periods (0: never).
+    /// Emit a push-pull anti-entropy directive every this many probe periods (0: never),
+    /// stretched in groups above 32 members (see `pushPullPeriods`).
     public var pushPullEveryPeriods = 30
     /// Byte budget for piggybacked updates and profiles in one message.
     public var maxPiggybackBytes = 600
@@ -32,6 +33,13 @@ public struct SWIMSettings: Sendable {
 
     func retransmitLimit(groupSize: Int) -> Int {
         retransmitMultiplier * Int(ceil(log10(Double(groupSize + 1))))
+    }
+
+    /// Push-pull transfers the whole member list, so large groups do it less often:
+    /// memberlist's scaling, one more multiple of the base interval per doubling above 32.
+    func pushPullPeriods(groupSize: Int) -> Int {
+        guard groupSize > 32 else { return pushPullEveryPeriods }
+        return pushPullEveryPeriods * (Int(ceil(log2(Double(groupSize)) - log2(32))) + 1)
     }
 
     /// Lifeguard's suspicion timeout given `confirmations` independent suspicions beyond the first.

@@ -14,7 +14,7 @@ public struct WireWriter: Sendable {
     /// Raw bytes whose length both sides know (keys, signatures, hashes).
     public mutating func fixed(_ raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
 
-    public mutating func nodeID(_ id: NodeID) { bytes.append(contentsOf: id.bytes) }
+    public mutating func nodeID(_ id: NodeID) { id.append(to: &bytes) }
 
     /// u8 length then UTF-8 bytes. Callers validate lengths when building records; a longer
     /// string here is a programming error, not input.
