@@ -17,8 +17,7 @@ public actor MeshRuntime {
     let startedAt = Date()
 
     private var swim: SWIMInstance
-    private var verifier = EnvelopeVerifier()
-    private var scores = PeerScoreBook()
+    private var inbox = GossipInbox()
     private var signedProfile: SignedProfile?
     /// Envelope sequence numbers start at the wall clock (ms << 16) so a restarted node is
     /// never mistaken for a replay of its previous life.
@@ -28,7 +27,7 @@ public actor MeshRuntime {
     private var listener: SecureListener?
     private var resolved: [String: SocketAddress] = [:]
     private var lastHeard: [NodeID: Date] = [:]
-    private var dropped: [DropReason: Int] = [:]
+    private var dropped: [String: Int] = [:]
 
     /// - Parameter clock: milliseconds since the Unix epoch (envelope timestamps are
     ///   checked against peers' clocks, so it must be wall time).
@@ -149,34 +148,34 @@ public actor MeshRuntime {
 
     private func receive(_ datagram: ReceivedDatagram) async {
         let now = clock()
-        switch verifier.verify(datagram.bytes, nowMillis: now) {
-        case let .dropped(reason, sender):
-            dropped[reason, default: 0] += 1
-            if let sender { scores.penalise(sender, nowMillis: now) }
-            logger.debug("dropped datagram", metadata: ["reason": "\(reason)", "from": "\(datagram.sender)"])
-        case let .accepted(envelope):
-            let sender = envelope.sender
-            guard scores.admit(sender, nowMillis: now) == .admitted else { return }
-            guard let message = try? SWIMMessage(decoding: envelope.body) else {
-                scores.penalise(sender, nowMillis: now)
-                return
-            }
+        switch inbox.accept(datagram.bytes, nowMillis: now) {
+        case let .deliver(message, sender):
             lastHeard[sender] = Date()
             await execute(swim.receive(message, from: sender, nowMillis: now), replyAddress: (sender, datagram.sender))
+        case let .dropped(drop):
+            let reason: String
+            switch drop {
+            case let .envelope(why, _): reason = why.rawValue
+            case .graylisted: reason = "graylisted"
+            case .rateLimited: reason = "rateLimited"
+            case .undecodableBody: reason = "undecodableBody"
+            }
+            dropped[reason, default: 0] += 1
+            logger.debug("dropped datagram", metadata: ["reason": "\(reason)", "from": "\(datagram.sender)"])
         }
     }
 
     private func answerPushPull(_ connection: SecureConnection) async {
         defer { Task { await connection.close() } }
         guard let peer = NodeID(bytes: connection.peerIdentity),
-              scores.admit(peer, nowMillis: clock()) == .admitted else { return }
+              inbox.scores.score(of: peer, nowMillis: clock()) > inbox.scores.settings.graylistThreshold else { return }
         do {
             guard let frame = try await connection.receive() else { return }
             let theirs = try MembershipSnapshot(decoding: frame)
             try await connection.send(swim.snapshot().encoded())
             await execute(swim.merge(theirs, from: peer, nowMillis: clock()))
         } catch {
-            scores.penalise(peer, nowMillis: clock())
+            inbox.reportInvalid(from: peer, nowMillis: clock())
             logger.notice("bad push-pull", metadata: ["from": "\(peer)", "error": "\(error)"])
         }
     }
@@ -222,7 +221,7 @@ public actor MeshRuntime {
                 guard let address = try? HostPort(parsing: endpoint) else { continue }
                 Task { try? await self.pushPull(with: address, requirement: .exactly(peer.bytes)) }
             case let .invalidRecord(from, reason):
-                scores.penalise(from, nowMillis: now)
+                inbox.reportInvalid(from: from, nowMillis: now)
                 logger.notice("invalid gossip record", metadata: ["from": "\(from)", "reason": "\(reason)"])
             }
         }
@@ -245,7 +244,7 @@ public actor MeshRuntime {
                 nodeID: change.node.hex, address: change.endpoint.isEmpty ? (known?.address ?? "") : change.endpoint,
                 fingerprint: change.node.fingerprint, firstSeen: known?.firstSeen ?? at, lastSeen: at,
                 state: state, incarnation: Int64(clamping: change.incarnation),
-                score: scores.score(of: change.node, nowMillis: now)))
+                score: inbox.scores.score(of: change.node, nowMillis: now)))
             try ledger.recordMembershipChange(
                 nodeID: change.node.hex, from: change.previous.flatMap { PeerState(rawValue: $0.description) },
                 to: state, incarnation: Int64(clamping: change.incarnation), at: at)
@@ -292,7 +291,7 @@ public actor MeshRuntime {
             membersAlive: counts[.alive, default: 0], membersSuspect: counts[.suspect, default: 0],
             membersDead: counts[.dead, default: 0] + counts[.left, default: 0],
             uptimeSeconds: Date().timeIntervalSince(startedAt), dataDirectory: dataDirectory,
-            droppedDatagrams: Dictionary(uniqueKeysWithValues: dropped.map { ($0.key.rawValue, $0.value) }))
+            droppedDatagrams: dropped)
     }
 
     public func peers() throws -> [PeerRow] {

@@ -144,8 +144,10 @@ import TernNode
         #expect((drops["unknownVersion"] ?? 0) >= 1 && (drops["oversize"] ?? 0) >= 1)
         for (d, c) in zip(daemons, clients.prefix(4) + [revived]) {
             #expect(d.isRunning)
-            let peers = try await c.peers()
-            #expect(peers.filter { $0.state == "alive" }.count == 4)
+            let peers = try await Self.eventually(seconds: 10) { () -> [PeerRow]? in
+                let peers = (try? await c.peers()) ?? []
+                return peers.filter { $0.state == "alive" }.count == 4 ? peers : nil
+            }
             #expect(!peers.contains { $0.nodeID == attacker.nodeID.hex })
         }
 
