@@ -53,7 +53,7 @@ let package = Package(
             "TernNode", "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary"]),
+        .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TernModelTests", dependencies: ["TernModel"]),
         .testTarget(name: "TernMeshTests", dependencies: ["TernMesh"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
