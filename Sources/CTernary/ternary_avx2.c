@@ -68,7 +68,9 @@ AVX2 static void micro_2x4(const uint8_t *codes, size_t kp, const int8_t *x, siz
         for (int i = 0; i < 2; i++) out[j * TERN_GEMM_ROW_BLOCK + (size_t)i] = hsum(acc[i][j]);
 }
 
-AVX2 static void gemm_block(const uint8_t *codes, size_t kp, const tern_activations *x, int32_t *out) {
+AVX2 static void gemm_block(const tern_t5_matrix *w, size_t r0, const tern_activations *x, uint8_t *codes, int32_t *out) {
+    size_t kp = x->stride;
+    tern_t5_unpack_block(w, r0, kp, codes);
     for (size_t t = 0; t < x->tokens; t += 4) {
         size_t nt = x->tokens - t < 4 ? x->tokens - t : 4;
         for (size_t r = 0; r < TERN_GEMM_ROW_BLOCK; r += 2)
@@ -90,5 +92,5 @@ AVX2 static int32_t tq2_block_dot(const uint8_t *qs, const int8_t *x) {
     return hsum(_mm256_madd_epi16(sum16, _mm256_set1_epi16(1)));
 }
 
-const tern_ternary_kernels tern_ternary_avx2 = { gemv_rows, gemm_block, tq2_block_dot };
+const tern_ternary_kernels tern_ternary_avx2 = { gemv_rows, NULL, gemm_block, tq2_block_dot };
 #endif

@@ -49,7 +49,7 @@ tern_variant tern_variant_best(void) {
 
 static void *scratch_alloc(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
 
-// ---- GEMV: one token, rows in chunks -------------------------------------------------------
+// ---- GEMV: a few tokens, rows in chunks, weights decoded on the fly -------------------------------------------------------
 
 #define GEMV_CHUNK 32
 
@@ -63,12 +63,20 @@ typedef struct {
 static void gemv_task(void *raw, int task, int thread) {
     (void)thread;
     gemv_job *job = raw;
+    const tern_activations *x = job->x;
     size_t r0 = (size_t)task * GEMV_CHUNK, n = job->w->rows - r0;
     if (n > GEMV_CHUNK) n = GEMV_CHUNK;
-    int32_t dots[GEMV_CHUNK];
-    job->k->gemv_rows(job->w, job->x->q, r0, n, dots);
-    for (size_t i = 0; i < n; i++)
-        job->y[r0 + i] = tern_dequantize_dot(dots[i], job->x->sums[0], job->w->row_scales[r0 + i], job->x->dequant[0]);
+    int32_t dots[TERN_GEMV_TOKENS * GEMV_CHUNK];
+    for (size_t t0 = 0; t0 < x->tokens; t0 += TERN_GEMV_TOKENS) {
+        size_t nt = x->tokens - t0 < TERN_GEMV_TOKENS ? x->tokens - t0 : TERN_GEMV_TOKENS;
+        if (job->k->gemv_tokens) job->k->gemv_tokens(job->w, x->q + t0 * x->stride, x->stride, nt, r0, n, dots);
+        else
+            for (size_t t = 0; t < nt; t++) job->k->gemv_rows(job->w, x->q + (t0 + t) * x->stride, r0, n, dots + t * n);
+        for (size_t t = 0; t < nt; t++)
+            for (size_t i = 0; i < n; i++)
+                job->y[(t0 + t) * job->w->rows + r0 + i] =
+                    tern_dequantize_dot(dots[t * n + i], x->sums[t0 + t], job->w->row_scales[r0 + i], x->dequant[t0 + t]);
+    }
 }
 
 // ---- GEMM: row blocks unpacked to int8 codes, reused across all tokens -------------------
@@ -78,26 +86,31 @@ typedef struct {
     const tern_t5_matrix *w;
     const tern_activations *x;
     float *y;
-    uint8_t *codes;   // per thread: TERN_GEMM_ROW_BLOCK * kp
+    uint8_t *scratch; // per thread: TERN_GEMM_ROW_BLOCK * stride (unpacked rows)
     int32_t *dots;    // per thread: tokens * TERN_GEMM_ROW_BLOCK
 } gemm_job;
+
+void tern_t5_unpack_block(const tern_t5_matrix *w, size_t r0, size_t kp, uint8_t *codes) {
+    size_t row_bytes = tern_t5_row_bytes(w->cols), padded = tern_t5_padded_cols(w->cols);
+    for (size_t i = 0; i < TERN_GEMM_ROW_BLOCK; i++) {
+        if (r0 + i < w->rows) {
+            tern_t5_unpack_row(w->packed + (r0 + i) * row_bytes, w->cols, codes + i * kp);
+            memset(codes + i * kp + padded, 1, kp - padded);
+        } else {
+            memset(codes + i * kp, 1, kp);
+        }
+    }
+}
 
 static void gemm_task(void *raw, int task, int thread) {
     gemm_job *job = raw;
     const tern_t5_matrix *w = job->w;
     const tern_activations *x = job->x;
-    size_t kp = x->stride, row_bytes = tern_t5_row_bytes(w->cols);
     size_t r0 = (size_t)task * TERN_GEMM_ROW_BLOCK;
-    uint8_t *codes = job->codes + (size_t)thread * TERN_GEMM_ROW_BLOCK * kp;
+    uint8_t *scratch = job->scratch + (size_t)thread * TERN_GEMM_ROW_BLOCK * x->stride;
     int32_t *dots = job->dots + (size_t)thread * TERN_GEMM_ROW_BLOCK * x->tokens;
     size_t n = w->rows - r0 < TERN_GEMM_ROW_BLOCK ? w->rows - r0 : TERN_GEMM_ROW_BLOCK;
-    size_t padded = tern_t5_padded_cols(w->cols);
-    for (size_t i = 0; i < n; i++) {
-        tern_t5_unpack_row(w->packed + (r0 + i) * row_bytes, w->cols, codes + i * kp);
-        memset(codes + i * kp + padded, 1, kp - padded);
-    }
-    memset(codes + n * kp, 1, (TERN_GEMM_ROW_BLOCK - n) * kp);
-    job->k->gemm_block(codes, kp, x, dots);
+    job->k->gemm_block(w, r0, x, scratch, dots);
     for (size_t t = 0; t < x->tokens; t++)
         for (size_t i = 0; i < n; i++)
             job->y[t * w->rows + r0 + i] = tern_dequantize_dot(dots[t * TERN_GEMM_ROW_BLOCK + i], x->sums[t],
@@ -108,7 +121,7 @@ void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
                     const tern_activations *x, float *y) {
     if (w->rows == 0 || x->tokens == 0) return;
     const tern_ternary_kernels *k = kernels_for(v);
-    if (x->tokens == 1) {
+    if (x->tokens <= TERN_GEMV_MAX_TOKENS) {
         gemv_job job = {k, w, x, y};
         tern_pool_run(pool, (int)((w->rows + GEMV_CHUNK - 1) / GEMV_CHUNK), gemv_task, &job);
         return;
@@ -117,9 +130,9 @@ void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
     gemm_job job = {k, w, x, y,
                     scratch_alloc(threads * TERN_GEMM_ROW_BLOCK * x->stride),
                     scratch_alloc(threads * TERN_GEMM_ROW_BLOCK * x->tokens * sizeof(int32_t))};
-    if (job.codes && job.dots)
+    if (job.scratch && job.dots)
         tern_pool_run(pool, (int)((w->rows + TERN_GEMM_ROW_BLOCK - 1) / TERN_GEMM_ROW_BLOCK), gemm_task, &job);
-    free(job.codes);
+    free(job.scratch);
     free(job.dots);
 }
 

@@ -43,7 +43,9 @@ DOTPROD static inline int32x4_t dot_sdot(int32x4_t acc, int8x16_t a, int8x16_t b
             out[i] = vaddvq_s32(vaddq_s32(vaddq_s32(acc[0], acc[1]), vaddq_s32(acc[2], acc[3])));   \
         }                                                                                            \
     }                                                                                                \
-    ATTR static void NAME##_gemm_block(const uint8_t *codes, size_t kp, const tern_activations *x, int32_t *out) { \
+    ATTR static void NAME##_gemm_block(const tern_t5_matrix *w, size_t r0, const tern_activations *x, uint8_t *codes, int32_t *out) { \
+        size_t kp = x->stride;                                                                       \
+        tern_t5_unpack_block(w, r0, kp, codes);                                                      \
         for (size_t t = 0; t < x->tokens; t += 4) {                                                  \
             size_t nt = x->tokens - t < 4 ? x->tokens - t : 4;                                       \
             for (size_t r = 0; r < TERN_GEMM_ROW_BLOCK; r += 2) {                                    \
@@ -77,7 +79,7 @@ DOTPROD static inline int32x4_t dot_sdot(int32x4_t acc, int8x16_t a, int8x16_t b
             }                                                                                        \
         return vaddvq_s32(acc);                                                                      \
     }                                                                                                \
-    const tern_ternary_kernels tern_ternary_##NAME = {NAME##_gemv_rows, NAME##_gemm_block, NAME##_tq2_block_dot};
+    const tern_ternary_kernels tern_ternary_##NAME = {NAME##_gemv_rows, NULL, NAME##_gemm_block, NAME##_tq2_block_dot};
 
 DEFINE_KERNELS(neon, , dot_neon)
 DEFINE_KERNELS(neon_dotprod, DOTPROD, dot_sdot)

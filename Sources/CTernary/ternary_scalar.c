@@ -15,7 +15,9 @@ static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_
     }
 }
 
-static void gemm_block(const uint8_t *codes, size_t kp, const tern_activations *x, int32_t *out) {
+static void gemm_block(const tern_t5_matrix *w, size_t r0, const tern_activations *x, uint8_t *codes, int32_t *out) {
+    size_t kp = x->stride;
+    tern_t5_unpack_block(w, r0, kp, codes);
     for (size_t t = 0; t < x->tokens; t++) {
         const int8_t *q = x->q + t * x->stride;
         for (size_t i = 0; i < TERN_GEMM_ROW_BLOCK; i++) {
@@ -35,4 +37,4 @@ static int32_t tq2_block_dot(const uint8_t *qs, const int8_t *x) {
     return acc;
 }
 
-const tern_ternary_kernels tern_ternary_scalar = { gemv_rows, gemm_block, tq2_block_dot };
+const tern_ternary_kernels tern_ternary_scalar = { gemv_rows, NULL, gemm_block, tq2_block_dot };

@@ -99,7 +99,7 @@ import TernKernels
         let x = try QuantizedActivations([1, -2, 0.5, 0, 0, 0, 0, 0], tokens: 2, cols: 4)
         #expect(x.values(token: 0) == [64, -127, 32, 0])   // 63.5 rounds to even
         #expect(x.sum(token: 0) == -31)
-        #expect(x.dequantizationScale(token: 0) == 2 / 127)
+        #expect(x.dequantizationScale(token: 0) == Float(2) / 127)
         #expect(x.values(token: 1) == [0, 0, 0, 0])
         #expect(x.dequantizationScale(token: 1) == 0)
     }

@@ -119,6 +119,12 @@ void tern_t5_transposed(tern_pool *pool, const tern_t5_matrix *w, const float *g
 void tern_tq2_0_matmul(tern_variant v, tern_pool *pool, const uint8_t *tq2, size_t rows,
                        size_t cols, const tern_activations *x, float *y);
 
+// ---- Benchmark support ------------------------------------------------------------------
+/// Reads `bytes` (a multiple of 8) once on the pool and returns the sum of its 64-bit words
+/// (so the reads cannot be optimized away). `partial` holds one slot per 4 MiB chunk.
+#define TERN_STREAM_CHUNK_BYTES (4u << 20)
+uint64_t tern_stream_sum(tern_pool *pool, const void *data, size_t bytes, uint64_t *partial);
+
 #ifdef __cplusplus
 }
 #endif
