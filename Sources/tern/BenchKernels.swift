@@ -15,7 +15,9 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Kernel threads (default: one per CPU).") var threads: Int?
     @Option(help: "Kernel variant: \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")) (default: best).")
     var variant: String?
-    @Option(help: "Seconds spent on each case (best of 3 runs of this length).") var seconds = 0.4
+    @Option(help: "Seconds spent on each case (the fastest call counts).") var seconds = 0.5
+    @Flag(help: "Time with the calling thread's CPU time instead of the wall clock (needs --threads 1): figures for a machine busy with other work.")
+    var cpuTime = false
 
     struct Case: Codable {
         let shape: String
@@ -30,14 +32,17 @@ struct BenchKernels: ParsableCommand {
         let bandwidth_gbs: Double
         let threads: Int
         let variant: String
+        let clock: String
         let weight_copies_mb: Double
         let cases: [Case]
     }
 
     func run() throws {
         let kernel = try chosenVariant()
+        if cpuTime && threads != 1 { throw ValidationError("--cpu-time needs --threads 1 (other threads' time is not counted)") }
         let pool = ThreadPool(threads: threads)
-        let bandwidth = TernaryMemoryBandwidth.measure(pool: pool)
+        let clock: BenchClock = cpuTime ? .threadCPU : .wall
+        let bandwidth = TernaryMemoryBandwidth.measure(pool: pool, clock: clock.ternaryClock)
         var cases: [Case] = []
         var copiesBytes = 0
         for (rows, cols) in [(2560, 6912), (6912, 2560)] {
@@ -48,7 +53,7 @@ struct BenchKernels: ParsableCommand {
                 var y = [Float](repeating: 0, count: n * rows)
                 for format in ["t5", "tq2_0"] {
                     let (perCall, bytesPerCall) = try y.withUnsafeMutableBufferPointer { out in
-                        try shape.timeCall(format: format, seconds: seconds) { index in
+                        try shape.timeCall(format: format, seconds: seconds, clock: clock) { index in
                             if format == "t5" {
                                 try shape.engine[index].gemm(x, into: out, pool: pool, variant: kernel)
                             } else {
@@ -64,6 +69,7 @@ struct BenchKernels: ParsableCommand {
             }
         }
         let report = Report(bandwidth_gbs: bandwidth, threads: pool.threadCount, variant: kernel.rawValue,
+                            clock: clock.rawValue,
                             weight_copies_mb: Double(copiesBytes) / 1e6, cases: cases)
         if json {
             let encoder = JSONEncoder()
@@ -84,7 +90,7 @@ struct BenchKernels: ParsableCommand {
     }
 
     private func printTable(_ r: Report) {
-        print("memory read bandwidth: \(String(format: "%.1f", r.bandwidth_gbs)) GB/s  threads: \(r.threads)  variant: \(r.variant)")
+        print("memory read bandwidth: \(String(format: "%.1f", r.bandwidth_gbs)) GB/s  threads: \(r.threads)  variant: \(r.variant)  clock: \(r.clock)")
         print("weights cycled through \(String(format: "%.0f", r.weight_copies_mb)) MB of distinct copies")
         print("shape (rows x cols)  n     format  GOPS      weight GB/s  % of bandwidth")
         for c in r.cases {
@@ -129,27 +135,30 @@ private struct ShapeWeights {
 
     var residentBytes: Int { engine.reduce(0) { $0 + $1.byteCount } + tq2Storage.reduce(0) { $0 + $1.byteCount } }
 
-    /// Seconds per call (best of 3 runs of `seconds` each, cycling through the copies) and
-    /// the weight bytes one call reads.
-    func timeCall(format: String, seconds: Double, _ call: (Int) throws -> Void) throws -> (Double, Int) {
-        let copies = engine.count
+    /// Seconds of the fastest call during `seconds` of calls cycling through the copies (so
+    /// each call reads weights that left the caches long ago; the fastest call is the one
+    /// no other process interrupted), and the weight bytes one call reads.
+    func timeCall(format: String, seconds: Double, clock: BenchClock, _ call: (Int) throws -> Void) throws -> (Double, Int) {
         let bytes = format == "t5" ? engine[0].rowBytes * rows : tq2Storage[0].byteCount
         var best = Double.infinity
         var index = 0
-        for _ in 0..<3 {
-            var calls = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            var elapsed = 0.0
-            repeat {
-                try call(index)
-                index = (index + 1) % copies
-                calls += 1
-                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            } while elapsed < seconds
-            best = min(best, elapsed / Double(calls))
-        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        repeat {
+            let before = clock.seconds()
+            try call(index)
+            best = min(best, clock.seconds() - before)
+            index = (index + 1) % engine.count
+        } while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < seconds || index < 2
         return (best, bytes)
     }
+}
+
+/// Which clock times a kernel call.
+enum BenchClock: String {
+    case wall, threadCPU = "thread-cpu"
+
+    var ternaryClock: TernaryMemoryBandwidth.Clock { self == .wall ? .wall : .threadCPU }
+    func seconds() -> Double { ternaryClock.seconds() }
 }
 
 private extension QuantizedActivations {

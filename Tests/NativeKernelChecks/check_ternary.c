@@ -98,7 +98,7 @@ static void check_problem(problem *p, tern_pool *pool, const char *what) {
 void native_checks_ternary(void) {
     tern_pool *pool = tern_pool_create(3);
     static const size_t shapes[][3] = {
-        {1, 1, 1}, {7, 5, 1}, {33, 300, 1}, {17, 321, 3}, {40, 640, 5}, {19, 1000, 9}, {64, 256, 4}, {3, 2560, 2},
+        {1, 1, 1}, {7, 5, 1}, {33, 300, 1}, {17, 321, 3}, {40, 640, 5}, {19, 1000, 9}, {64, 256, 4}, {3, 2560, 2}, {70, 700, 17},
     };
     char what[96];
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
