@@ -56,7 +56,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary"]),
+        .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TernModelTests", dependencies: ["TernModel"]),
         .testTarget(name: "TernMeshTests", dependencies: ["TernMesh"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),

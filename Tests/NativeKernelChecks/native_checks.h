@@ -3,4 +3,5 @@
 // Each check group lives in its own file and reports through native_check().
 void native_check(int ok, const char *what);
 void native_checks_pool(void);
+void native_checks_ternary(void);
 #endif

@@ -3,4 +3,5 @@
 // Umbrella header of the CTernary target: every public C header of the kernel engine.
 #include "tern_cpu.h"
 #include "tern_pool.h"
+#include "tern_ternary.h"
 #endif
