@@ -15,8 +15,10 @@ public enum NodeDaemon {
         let hardware = try HardwareDetector(deviceClassOverride: configuration.deviceClassOverride()).detect()
         let runtime = try MeshRuntime(identity: identity, ledger: ledger, configuration: configuration, logger: logger)
         try await runtime.bind()
+        let throughput = ThroughputProbe.cachedOrMeasured(in: directory, hardware: hardware)
         let profile = ProfileBuilder.profile(
-            for: identity.nodeID, version: UInt64(Date().timeIntervalSince1970 * 1000), hardware: hardware)
+            for: identity.nodeID, version: UInt64(Date().timeIntervalSince1970 * 1000), hardware: hardware,
+            ternaryGOPS: throughput.ternaryGOPS, memoryGBPerSecond: throughput.memoryGBPerSecond)
 
         let token = ControlToken.generate()
         try token.write(to: directory.controlTokenFile)
