@@ -18,7 +18,6 @@ public actor MeshRuntime {
 
     private var swim: SWIMInstance
     private var inbox = GossipInbox()
-    private var signedProfile: SignedProfile?
     /// Envelope sequence numbers start at the wall clock (ms << 16) so a restarted node is
     /// never mistaken for a replay of its previous life.
     private var sequence: UInt64
@@ -82,9 +81,7 @@ public actor MeshRuntime {
     /// then announces a graceful leave.
     public func run(profile: HardwareProfile) async throws {
         guard let udp, let listener else { throw NodeError.startup("run() before bind()") }
-        let signed = try SignedProfile(profile: profile, signer: identity)
-        signedProfile = signed
-        await execute(swim.publish(signed))
+        try await publish(profile)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { for await datagram in udp.datagrams { await self.receive(datagram) } }
             group.addTask { for await connection in listener.connections { Task { await self.answerPushPull(connection) } } }
@@ -95,6 +92,11 @@ public actor MeshRuntime {
             group.cancelAll()
         }
         await leave()
+    }
+
+    /// Signs and gossips a (newer) profile of this node.
+    public func publish(_ profile: HardwareProfile) async throws {
+        await execute(swim.publish(try SignedProfile(profile: profile, signer: identity)))
     }
 
     private func timerLoop() async {

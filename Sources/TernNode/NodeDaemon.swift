@@ -15,10 +15,21 @@ public enum NodeDaemon {
         let hardware = try HardwareDetector(deviceClassOverride: configuration.deviceClassOverride()).detect()
         let runtime = try MeshRuntime(identity: identity, ledger: ledger, configuration: configuration, logger: logger)
         try await runtime.bind()
-        let throughput = ThroughputProbe.cachedOrMeasured(in: directory, hardware: hardware)
-        let profile = ProfileBuilder.profile(
-            for: identity.nodeID, version: UInt64(Date().timeIntervalSince1970 * 1000), hardware: hardware,
-            ternaryGOPS: throughput.ternaryGOPS, memoryGBPerSecond: throughput.memoryGBPerSecond)
+        func profile(_ throughput: MeasuredThroughput?) -> HardwareProfile {
+            ProfileBuilder.profile(
+                for: identity.nodeID, version: UInt64(Date().timeIntervalSince1970 * 1000), hardware: hardware,
+                ternaryGOPS: throughput?.ternaryGOPS ?? 0, memoryGBPerSecond: throughput?.memoryGBPerSecond ?? 0)
+        }
+        let cached = ThroughputProbe.cached(in: directory, hardware: hardware)
+        if cached == nil {
+            // Measure off the start-up path: the node joins at once and re-publishes its
+            // profile with the figures when they are ready.
+            Task.detached(priority: .background) {
+                let measured = ThroughputProbe.measureAndCache(in: directory, hardware: hardware)
+                try? await runtime.publish(profile(measured))
+            }
+        }
+        let initialProfile = profile(cached)
 
         let token = ControlToken.generate()
         try token.write(to: directory.controlTokenFile)
@@ -36,7 +47,7 @@ public enum NodeDaemon {
                     "gossip": "\(configuration.listen)", "control": "127.0.0.1:\(port)",
                     "class": "\(hardware.deviceClass)", "cores": "\(hardware.logicalCores)"])
             })
-        let mesh = MeshService(runtime: runtime, profile: profile)
+        let mesh = MeshService(runtime: runtime, profile: initialProfile)
         let group = ServiceGroup(services: [mesh, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         defer { try? FileManager.default.removeItem(at: endpointFile) }
         try await group.run()

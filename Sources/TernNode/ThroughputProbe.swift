@@ -19,17 +19,23 @@ public struct MeasuredThroughput: Codable, Sendable, Equatable {
 
 /// A short self-benchmark (well under a second), cached in the data directory.
 public enum ThroughputProbe {
-    public static func cachedOrMeasured(in directory: NodeDirectory, hardware: DetectedHardware) -> MeasuredThroughput {
-        let file = directory.url.appendingPathComponent("throughput.json")
-        if let data = FileManager.default.contents(atPath: file.path),
-           let cached = try? ControlJSON.decoder.decode(MeasuredThroughput.self, from: data),
-           cached.cpuModel == hardware.cpuModel, cached.cores == hardware.logicalCores,
-           cached.ternVersion == TernVersion.string {
-            return cached
-        }
+    static func cacheFile(in directory: NodeDirectory) -> URL {
+        directory.url.appendingPathComponent("throughput.json")
+    }
+
+    /// The cached figures, if they were measured on this machine by this build.
+    public static func cached(in directory: NodeDirectory, hardware: DetectedHardware) -> MeasuredThroughput? {
+        guard let data = FileManager.default.contents(atPath: cacheFile(in: directory).path),
+              let cached = try? ControlJSON.decoder.decode(MeasuredThroughput.self, from: data),
+              cached.cpuModel == hardware.cpuModel, cached.cores == hardware.logicalCores,
+              cached.ternVersion == TernVersion.string else { return nil }
+        return cached
+    }
+
+    public static func measureAndCache(in directory: NodeDirectory, hardware: DetectedHardware) -> MeasuredThroughput {
         let measured = measure(hardware: hardware)
         if let data = try? ControlJSON.encoder.encode(measured) {
-            FileManager.default.createFile(atPath: file.path, contents: data)
+            FileManager.default.createFile(atPath: cacheFile(in: directory).path, contents: data)
         }
         return measured
     }

@@ -151,6 +151,12 @@ import TernNode
             #expect(!peers.contains { $0.nodeID == attacker.nodeID.hex })
         }
 
+        // Each daemon's self-benchmark reaches the others through its re-published profile.
+        _ = try await Self.eventually(seconds: 30) { () -> Bool? in
+            let peers = (try? await clients[0].peers()) ?? []
+            return peers.count == 4 && peers.allSatisfy { ($0.gops ?? 0) > 0 && $0.cores != nil } ? true : nil
+        }
+
         // 5. The ledger recorded the victim's life: alive → … → dead → alive.
         daemons[0].stop()
         let ledger = try Ledger.open(path: daemons[0].directory.ledgerFile.path)
