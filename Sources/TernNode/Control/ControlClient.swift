@@ -55,8 +55,15 @@ public struct ControlClient: Sendable {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         if status == 401 { throw ControlError.unauthorized }
         guard status == 200 else {
-            throw ControlError.daemon(status: status, message: String(decoding: data, as: UTF8.self))
+            let message = (try? JSONDecoder().decode(DaemonErrorBody.self, from: data))?.error.message
+            throw ControlError.daemon(status: status, message: message ?? String(decoding: data, as: UTF8.self))
         }
         return try ControlJSON.decoder.decode(Reply.self, from: data)
     }
+}
+
+/// Hummingbird sends an error as `{"error":{"message":…}}`.
+private struct DaemonErrorBody: Decodable {
+    struct Inner: Decodable { let message: String }
+    let error: Inner
 }

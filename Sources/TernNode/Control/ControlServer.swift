@@ -24,7 +24,12 @@ public enum ControlServer {
         }
         router.post("/v1/join") { request, context in
             let body = try await request.decode(as: JoinRequest.self, context: context)
-            return try JSONResponse(try await handler.join(address: body.address))
+            do {
+                return try JSONResponse(try await handler.join(address: body.address))
+            } catch {
+                // The CLI shows this text: say why the join failed, not just "500".
+                throw HTTPError(.badGateway, message: "cannot join through \(body.address): \(error)")
+            }
         }
         return Application(
             router: router,
