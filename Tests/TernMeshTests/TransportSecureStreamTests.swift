@@ -143,6 +143,7 @@ import Testing
 
     @Test func identityMustBeAConsistentKeyPair() {
         let other = TransportIdentity.generate()
+        #expect("\(other)".count == "TransportIdentity()".count + 64, "description must not show the secret key")
         #expect(throws: TransportError.self) {
             _ = try TransportIdentity(publicKey: other.publicKey, secretKey: Array(repeating: 1, count: 64))
         }
