@@ -141,8 +141,36 @@ import Testing
         await listener.close()
     }
 
+    @Test func aReceiverThatDoesNotReadHoldsBackTheSender() async throws {
+        let listener = try await listen()
+        let client = try await SecureConnection.connect(
+            host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
+            expectedPeer: serverIdentity.publicKey)
+        let server = try await firstConnection(of: listener)
+
+        // 256 MiB offered, far beyond the inbox's 16 frames plus the kernel's socket buffers.
+        let frames = 256
+        let sent = Collected<Int>()
+        let sender = Task {
+            let frame = [UInt8](repeating: 5, count: 1 << 20)
+            for index in 0..<frames {
+                try await client.send(frame)
+                sent.append(index)
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(sent.values.count < frames / 2, "sender was never held back")
+
+        for _ in 0..<frames { #expect(try await withTimeout { try await server.receive() }?.count == 1 << 20) }
+        try await withTimeout { try await sender.value }
+        #expect(sent.values.count == frames)
+        await client.close()
+        await listener.close()
+    }
+
     @Test func identityMustBeAConsistentKeyPair() {
         let other = TransportIdentity.generate()
+        #expect("\(other)".count == "TransportIdentity()".count + 64, "description must not show the secret key")
         #expect(throws: TransportError.self) {
             _ = try TransportIdentity(publicKey: other.publicKey, secretKey: Array(repeating: 1, count: 64))
         }

@@ -18,19 +18,52 @@ struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Hands each decoded frame to an async consumer. The stream ends when the connection
-/// closes and fails with the pipeline's error (oversize frame, reset), after which the
-/// channel is closed.
-final class FrameInboxHandler: ChannelInboundHandler {
+/// Hands each decoded frame to an async consumer, with backpressure: once
+/// `maxBufferedFrames` frames wait unconsumed, socket reads stop until the consumer
+/// reports progress (`FrameConsumed`), so a fast peer cannot grow this node's memory.
+/// The stream ends when the connection closes and fails with the pipeline's error
+/// (oversize frame, reset), after which the channel is closed.
+final class FrameInboxHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = Never
+
+    /// Sent by the consumer (`channel.triggerUserOutboundEvent`) after taking one frame.
+    struct FrameConsumed: Sendable {}
+
+    static let maxBufferedFrames = 16
+
     private let inbox: AsyncThrowingStream<ByteBuffer, Error>.Continuation
+    private var bufferedFrames = 0
+    private var readPending = false
 
     init(inbox: AsyncThrowingStream<ByteBuffer, Error>.Continuation) {
         self.inbox = inbox
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        bufferedFrames += 1
         inbox.yield(unwrapInboundIn(data))
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if bufferedFrames >= Self.maxBufferedFrames {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is FrameConsumed else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        bufferedFrames -= 1
+        if readPending, bufferedFrames < Self.maxBufferedFrames {
+            readPending = false
+            context.read()
+        }
+        promise?.succeed()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

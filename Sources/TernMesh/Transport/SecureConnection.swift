@@ -72,10 +72,10 @@ public actor SecureConnection {
             // Writes are queued, not awaited: a failed write closes the channel, which the
             // next read reports together with its cause (e.g. the peer's oversize frame).
             _ = writeFrame(handshake.hello, to: channel)
-            let peer = try handshake.receiveHello(try await nextFrame(&iterator), requirement: requirement)
+            let peer = try handshake.receiveHello(try await nextFrame(&iterator, from: channel), requirement: requirement)
             let (auth, sender) = handshake.authentication()
             _ = writeFrame(auth, to: channel)
-            let receiver = try handshake.receiveAuthentication(try await nextFrame(&iterator))
+            let receiver = try handshake.receiveAuthentication(try await nextFrame(&iterator, from: channel))
             return SecureConnection(
                 channel: channel, frames: iterator, sender: sender, receiver: receiver,
                 peerIdentity: peer, maxFrameSize: maxFrameSize)
@@ -117,7 +117,7 @@ public actor SecureConnection {
         var iterator = frames
         defer { frames = iterator }
         do {
-            let (plaintext, isFinal) = try receiver.open(try await Self.nextFrame(&iterator))
+            let (plaintext, isFinal) = try receiver.open(try await Self.nextFrame(&iterator, from: channel))
             if isFinal {
                 finished = true
                 try? await channel.close()
@@ -145,11 +145,15 @@ public actor SecureConnection {
     }
 
     /// Runs in the caller's isolation so that an actor can pass its own iterator.
+    /// Tells the pipeline's `FrameInboxHandler` that the frame was taken, which lets it
+    /// resume reading from the socket.
     private static func nextFrame(
         _ iterator: inout AsyncThrowingStream<ByteBuffer, Error>.AsyncIterator,
+        from channel: Channel,
         isolation: isolated (any Actor)? = #isolation
     ) async throws -> [UInt8] {
         guard var frame = try await iterator.next(isolation: isolation) else { throw TransportError.connectionClosed }
+        channel.triggerUserOutboundEvent(FrameInboxHandler.FrameConsumed(), promise: nil)
         return frame.readBytes(length: frame.readableBytes) ?? []
     }
 

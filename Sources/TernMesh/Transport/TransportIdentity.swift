@@ -2,7 +2,8 @@ import CSodium
 
 /// The Ed25519 key pair a node authenticates its TCP streams with (libsodium layout:
 /// 32-byte public key, 64-byte secret key). The mesh's node identity converts to this.
-public struct TransportIdentity: Sendable {
+/// Its description shows only the public key.
+public struct TransportIdentity: Sendable, CustomStringConvertible {
     public let publicKey: [UInt8]
     let secretKey: [UInt8]
 
@@ -26,6 +27,13 @@ public struct TransportIdentity: Sendable {
     private init(matchingPublicKey publicKey: [UInt8], secretKey: [UInt8]) {
         self.publicKey = publicKey
         self.secretKey = secretKey
+    }
+
+    public var description: String { "TransportIdentity(\(Self.hex(publicKey)))" }
+
+    /// Lowercase hex of a key, for descriptions and error messages.
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     /// A fresh random identity (tests and throwaway nodes).

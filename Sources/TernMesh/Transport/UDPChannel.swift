@@ -24,7 +24,6 @@ public final class UDPChannel: Sendable {
     ) async throws -> UDPChannel {
         let (datagrams, inbox) = AsyncStream<ReceivedDatagram>.makeStream(bufferingPolicy: .bufferingNewest(queueLimit))
         let channel = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramSize))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
