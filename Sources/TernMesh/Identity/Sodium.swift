@@ -9,6 +9,12 @@ enum Sodium {
         guard initialised else { throw .sodiumUnavailable }
     }
 
+    /// For paths that have no error to report (key exchange on an already-built identity):
+    /// by then `ensureReady` has succeeded, or libsodium is unusable and nothing can proceed.
+    static func ensureInitialized() {
+        precondition(initialised, "libsodium failed to initialise")
+    }
+
     /// BLAKE2b (`crypto_generichash`) of `bytes`, `length` bytes long (16…64).
     static func blake2b(_ bytes: [UInt8], length: Int = 32) -> [UInt8] {
         precondition(length >= 16 && length <= 64, "BLAKE2b output length out of range")

@@ -49,7 +49,7 @@ final class SecureHandshake {
     private var sendKey: [UInt8] = []
 
     init(role: Role, identity: TransportIdentity) {
-        TransportSodium.ensureInitialized()
+        Sodium.ensureInitialized()
         self.role = role
         self.identity = identity
         crypto_kx_keypair(&ephemeralPublic, &ephemeralSecret)

@@ -9,7 +9,7 @@ public struct TransportIdentity: Sendable, CustomStringConvertible {
 
     /// Checks the sizes and that `secretKey` really belongs to `publicKey`.
     public init(publicKey: [UInt8], secretKey: [UInt8]) throws {
-        TransportSodium.ensureInitialized()
+        Sodium.ensureInitialized()
         guard publicKey.count == Int(crypto_sign_publickeybytes()) else {
             throw TransportError.invalidIdentity("public key is \(publicKey.count) bytes, expected \(crypto_sign_publickeybytes())")
         }
@@ -38,20 +38,10 @@ public struct TransportIdentity: Sendable, CustomStringConvertible {
 
     /// A fresh random identity (tests and throwaway nodes).
     public static func generate() -> TransportIdentity {
-        TransportSodium.ensureInitialized()
+        Sodium.ensureInitialized()
         var publicKey = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
         var secretKey = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
         crypto_sign_keypair(&publicKey, &secretKey)
         return TransportIdentity(matchingPublicKey: publicKey, secretKey: secretKey)
-    }
-}
-
-/// libsodium must be initialised once per process before any other call; `sodium_init`
-/// is itself thread-safe and idempotent, so a lazily evaluated static suffices.
-enum TransportSodium {
-    private static let initialized: Bool = sodium_init() >= 0
-
-    static func ensureInitialized() {
-        precondition(initialized, "libsodium failed to initialise")
     }
 }
