@@ -80,7 +80,7 @@ import TernMesh
 
     @Test func leavingAnnouncesLeftAndGoesQuiet() {
         var leaver = instance(a)
-        let farewell = leaver.leave(nowMillis: 100).sends
+        let farewell = leaver.leave().sends
         #expect(farewell.count == 3)
         let announcement = MembershipUpdate.left(a, incarnation: 1)
         #expect(farewell.allSatisfy { $0.message.updates.contains(announcement) })

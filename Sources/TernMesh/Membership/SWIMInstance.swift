@@ -193,7 +193,7 @@ public struct SWIMInstance: Sendable {
     }
 
     /// Announces a graceful departure; the instance is inert afterwards.
-    public mutating func leave(nowMillis now: UInt64) -> [SWIMDirective] {
+    public mutating func leave() -> [SWIMDirective] {
         guard !hasLeft else { return [] }
         incarnation += 1
         hasLeft = true
