@@ -48,7 +48,15 @@ struct SimGossip: AsyncParsableCommand {
         configuration.seconds = seconds
         configuration.seed = seed
         let started = Date()
-        let report = GossipSimulation.run(configuration)
+        let showProgress = isatty(STDERR_FILENO) == 1
+        let report = GossipSimulation.run(configuration) { second in
+            guard showProgress, second > 0, second % 5 == 0 || second == seconds else { return }
+            let elapsed = Date().timeIntervalSince(started)
+            let eta = elapsed / Double(second) * Double(seconds - second)
+            FileHandle.standardError.write(Data(String(format: "\r  simulated %d/%d s  (%.1f virtual s per s, ETA %.0f s)  ",
+                                                       second, seconds, Double(second) / elapsed, eta).utf8))
+        }
+        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let elapsed = Date().timeIntervalSince(started)
         if json {
             let encoder = JSONEncoder()

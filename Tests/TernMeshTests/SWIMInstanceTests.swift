@@ -78,6 +78,19 @@ import TernMesh
         #expect(harness.swim.members.status(of: c) == .dead)
     }
 
+    @Test func leavingAnnouncesLeftAndGoesQuiet() {
+        var leaver = instance(a)
+        let farewell = leaver.leave().sends
+        #expect(farewell.count == 3)
+        let announcement = MembershipUpdate.left(a, incarnation: 1)
+        #expect(farewell.allSatisfy { $0.message.updates.contains(announcement) })
+        #expect(leaver.tick(nowMillis: 10_000).isEmpty)
+        var peer = instance(b)
+        let changes = peer.receive(farewell[0].message, from: a, nowMillis: 150).changes
+        #expect(changes.map(\.status) == [.left])
+        #expect(peer.groupSize == 4)
+    }
+
     @Test func suspectRefutesWithHigherIncarnation() {
         var swim = instance(a)
         _ = swim.receive(SWIMMessage(kind: .ping(probe: 1), updates: [.suspect(a, incarnation: 0, by: b)]), from: b, nowMillis: 10)

@@ -193,17 +193,20 @@ public struct SWIMInstance: Sendable {
     }
 
     /// Announces a graceful departure; the instance is inert afterwards.
-    public mutating func leave(nowMillis now: UInt64) -> [SWIMDirective] {
-        var out: [SWIMDirective] = []
+    public mutating func leave() -> [SWIMDirective] {
+        guard !hasLeft else { return [] }
         incarnation += 1
-        apply(.left(me, incarnation: incarnation), from: me, now: now, into: &out)
         hasLeft = true
+        members.set(me, status: .left, incarnation: incarnation, endpoint: endpoint)
+        broadcasts.enqueue(.membership(.left(me, incarnation: incarnation)))
         var farewell: [SWIMDirective] = []
+        var told: [NodeID] = [me]
         for _ in 0..<settings.indirectProbes {
-            guard let peer = randomLiveMember(excluding: [me]) else { break }
+            guard let peer = randomLiveMember(excluding: told) else { break }
+            told.append(peer)
             farewell.append(.send(message(.ping(probe: allocateProbeID())), to: peer))
         }
-        return out + farewell
+        return farewell
     }
 
     // MARK: Probing

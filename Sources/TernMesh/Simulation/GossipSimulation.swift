@@ -32,7 +32,8 @@ public struct GossipSimulation {
         public var loss: Double
         public var churn: Double
         /// Worst case over the profile updates: periods until 99% / all of the nodes that
-        /// were up when it was published (and stayed up) held it. -1 if never reached.
+        /// were up when it was published (and stayed up) held it. -1 if never reached (or
+        /// the run was too short to publish one).
         public var periods_to_99: Double
         public var periods_to_all: Double
         public var profile_updates: Int
@@ -50,9 +51,10 @@ public struct GossipSimulation {
         public var messages_lost: Int
     }
 
-    public static func run(_ configuration: Configuration) -> Report {
+    /// Runs the simulation; `progress` is called after each virtual second with its number.
+    public static func run(_ configuration: Configuration, progress: (Int) -> Void = { _ in }) -> Report {
         var network = Network(configuration)
-        return network.run()
+        return network.run(progress: progress)
     }
 }
 
@@ -130,7 +132,7 @@ private struct Network {
 
     var period: Double { Double(config.settings.protocolPeriodMillis) }
 
-    mutating func run() -> GossipSimulation.Report {
+    mutating func run(progress: (Int) -> Void) -> GossipSimulation.Report {
         let end = UInt64(config.seconds) * 1000
         while let (at, event) = heap.pop(), at <= end {
             now = at
@@ -144,6 +146,7 @@ private struct Network {
                 handle(instances[to].receive(message, from: ids[from], nowMillis: now), at: to)
             case let .second(second):
                 everySecond(second)
+                progress(second)
             }
         }
         return report()
@@ -296,6 +299,7 @@ private struct Network {
 
     func report() -> GossipSimulation.Report {
         func worst(_ times: [UInt64?], _ watches: [ProfileWatch]) -> Double {
+            guard !watches.isEmpty else { return -1 }
             var result = 0.0
             for (time, watch) in zip(times, watches) {
                 guard let time else { return -1 }
