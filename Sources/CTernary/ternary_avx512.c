@@ -22,31 +22,41 @@ AVX512 static inline __m512i times3(__m512i m) { return _mm512_add_epi8(_mm512_a
 /// and m_{j+1} = 3*m_j - 256*c_j, so c_j = (3*m_j - m_{j+1}) / 256 exactly, for every byte.
 /// Hence dot(c_j, x) = (3*dot(m_j, x) - dot(m_{j+1}, x)) / 256: two VPDPBUSD on the raw
 /// bytes m_j (unsigned) per plane, and the only decode work left is m -> 3m (two adds).
-/// Lane sums stay far below 2^31 (each adds at most 4*255*127 per 320 columns).
+/// An int32 lane of one accumulator grows by at most 3*4*255*128 per group, so lanes are
+/// folded into 64-bit totals every GEMV_FOLD_GROUPS groups, before they could wrap.
+#define GEMV_FOLD_GROUPS 4096
+
+AVX512 static inline int64_t lanes_to_i64(__m512i v) {
+    return _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
+                                                    _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1))));
+}
+
 AVX512 static inline __attribute__((always_inline)) void gemv_nt(const tern_t5_matrix *w, const int8_t *q, size_t stride,
                                                                  const int nt, size_t r0, size_t n, int32_t *out) {
     size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *row = w->packed + (r0 + i) * row_bytes;
-        __m512i a[2][TERN_GEMV_TOKENS], b[2][TERN_GEMV_TOKENS]; // even / odd planes: short chains
-        for (int t = 0; t < nt; t++) a[0][t] = a[1][t] = b[0][t] = b[1][t] = _mm512_setzero_si512();
-        for (size_t g = 0; g < groups; g++) {
-            __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
-            for (int j = 0; j < 5; j++) {
-                __m512i next = times3(m);
-                for (int t = 0; t < nt; t++) {
-                    __m512i xv = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
-                    a[j & 1][t] = _mm512_dpbusd_epi32(a[j & 1][t], m, xv);
-                    b[j & 1][t] = _mm512_dpbusd_epi32(b[j & 1][t], next, xv);
+        int64_t total[TERN_GEMV_TOKENS] = {0};
+        for (size_t g0 = 0; g0 < groups; g0 += GEMV_FOLD_GROUPS) {
+            size_t g1 = groups - g0 < GEMV_FOLD_GROUPS ? groups : g0 + GEMV_FOLD_GROUPS;
+            __m512i a[2][TERN_GEMV_TOKENS], b[2][TERN_GEMV_TOKENS]; // even / odd planes: short chains
+            for (int t = 0; t < nt; t++) a[0][t] = a[1][t] = b[0][t] = b[1][t] = _mm512_setzero_si512();
+            for (size_t g = g0; g < g1; g++) {
+                __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
+                for (int j = 0; j < 5; j++) {
+                    __m512i next = times3(m);
+                    for (int t = 0; t < nt; t++) {
+                        __m512i xv = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
+                        a[j & 1][t] = _mm512_dpbusd_epi32(a[j & 1][t], m, xv);
+                        b[j & 1][t] = _mm512_dpbusd_epi32(b[j & 1][t], next, xv);
+                    }
+                    m = next;
                 }
-                m = next;
             }
+            for (int t = 0; t < nt; t++)
+                total[t] += 3 * (lanes_to_i64(a[0][t]) + lanes_to_i64(a[1][t])) - lanes_to_i64(b[0][t]) - lanes_to_i64(b[1][t]);
         }
-        for (int t = 0; t < nt; t++) {
-            int32_t sa = _mm512_reduce_add_epi32(_mm512_add_epi32(a[0][t], a[1][t]));
-            int32_t sb = _mm512_reduce_add_epi32(_mm512_add_epi32(b[0][t], b[1][t]));
-            out[(size_t)t * n + i] = (3 * sa - sb) / 256;
-        }
+        for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = (int32_t)(total[t] / 256);
     }
 }
 
