@@ -14,12 +14,10 @@ static void stream_task(void *raw, int task, int thread) {
     (void)thread;
     stream_job *job = raw;
     size_t per = STREAM_CHUNK / 8, begin = (size_t)task * per, end = begin + per < job->count ? begin + per : job->count;
-    uint64_t a[8] = {0};
-    size_t i = begin;
-    for (; i + 8 <= end; i += 8)
-        for (int j = 0; j < 8; j++) a[j] += job->words[i + (size_t)j];
-    for (; i < end; i++) a[0] += job->words[i];
-    job->partial[task] = a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+    const uint64_t *words = job->words + begin;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < end - begin; i++) sum += words[i]; // a plain loop vectorizes best
+    job->partial[task] = sum;
 }
 
 uint64_t tern_stream_sum(tern_pool *pool, const void *data, size_t bytes, uint64_t *partial) {

@@ -18,9 +18,10 @@ public enum TernaryMemoryBandwidth {
 
     /// GB/s (10^9 bytes per second) of the fastest pass over one `slice`-byte part of a
     /// `bytes`-byte buffer, passes going round the buffer so every pass reads from DRAM.
+    /// A 4 MB slice is the size of one benchmark GEMV call's weights (about 3.5 MB).
     /// The best pass rather than the mean keeps other processes' time slices out of the
     /// figure, the same way `tern bench kernels` times each kernel call.
-    public static func measure(pool: ThreadPool, bytes: Int = 1 << 30, slice: Int = 64 << 20, passes: Int = 48,
+    public static func measure(pool: ThreadPool, bytes: Int = 1 << 30, slice: Int = 4 << 20, passes: Int = 512,
                                clock: Clock = .wall) -> Double {
         let sliceBytes = min(slice, bytes) / 8 * 8
         let slices = max(1, bytes / sliceBytes)
