@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libsodium, used for every signature, key exchange and encrypted stream.
@@ -47,16 +48,18 @@ let package = Package(
         .target(name: "TernNode", dependencies: [
             "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tern", dependencies: [
             "TernNode", "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TernModelTests", dependencies: ["TernModel"]),
         .testTarget(name: "TernMeshTests", dependencies: ["TernMesh"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
-        .testTarget(name: "TernNodeTests", dependencies: ["TernNode"]),
+        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger"]),
     ]
 )

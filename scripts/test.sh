@@ -5,5 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
+# The multi-process tests start real `tern` daemons: build the binary they run first.
+swift build -c release --product tern
 swift test -c release "$@"
 bash scripts/test-neon.sh

@@ -12,6 +12,6 @@ struct Tern: AsyncParsableCommand {
             what this machine can do.
             """,
         version: TernVersion.string,
-        subcommands: [Bench.self, ModelCommand.self]
+        subcommands: [NodeCommand.self, MeshCommand.self, ModelCommand.self, Sim.self, Bench.self]
     )
 }

@@ -5,4 +5,5 @@
 #include "tern_pool.h"
 #include "tern_float.h"
 #include "tern_quant.h"
+#include "tern_ternary.h"
 #endif

@@ -1,0 +1,182 @@
+// AVX-512 VNNI variant (x86-64: AVX512F/BW/VL + VNNI). T5 bytes are decoded with byte
+// adds (q*3^j mod 256) and two unsigned compares per plane, then VPDPBUSD multiplies the
+// unsigned codes 0..2 with the signed int8 activations (the caller subtracts sum q).
+#if defined(__x86_64__)
+#include "ternary_internal.h"
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/// Codes 0..2 of the trit held at the top of every byte of m: (m >= 86) + (m >= 171).
+AVX512 static inline __m512i plane_codes(__m512i m) {
+    const __m512i one = _mm512_set1_epi8(1);
+    __mmask64 ge1 = _mm512_cmpge_epu8_mask(m, _mm512_set1_epi8(86));
+    __mmask64 ge2 = _mm512_cmpge_epu8_mask(m, _mm512_set1_epi8((char)171));
+    __m512i c = _mm512_maskz_mov_epi8(ge1, one);
+    return _mm512_mask_add_epi8(c, ge2, c, one);
+}
+
+AVX512 static inline __m512i times3(__m512i m) { return _mm512_add_epi8(_mm512_add_epi8(m, m), m); }
+
+/// GEMV without extracting trits: with m_j = q*3^j mod 256, trit j is c_j = floor(3*m_j/256)
+/// and m_{j+1} = 3*m_j - 256*c_j, so c_j = (3*m_j - m_{j+1}) / 256 exactly, for every byte.
+/// Hence dot(c_j, x) = (3*dot(m_j, x) - dot(m_{j+1}, x)) / 256: two VPDPBUSD on the raw
+/// bytes m_j (unsigned) per plane, and the only decode work left is m -> 3m (two adds).
+/// An int32 lane of one accumulator grows by at most 3*4*255*128 per group, so lanes are
+/// folded into 64-bit totals every GEMV_FOLD_GROUPS groups, before they could wrap.
+#define GEMV_FOLD_GROUPS 4096
+
+AVX512 static inline int64_t lanes_to_i64(__m512i v) {
+    return _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
+                                                    _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1))));
+}
+
+AVX512 static inline __attribute__((always_inline)) void gemv_nt(const tern_t5_matrix *w, const int8_t *q, size_t stride,
+                                                                 const int nt, size_t r0, size_t n, int32_t *out) {
+    size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *row = w->packed + (r0 + i) * row_bytes;
+        int64_t total[TERN_GEMV_TOKENS] = {0};
+        for (size_t g0 = 0; g0 < groups; g0 += GEMV_FOLD_GROUPS) {
+            size_t g1 = groups - g0 < GEMV_FOLD_GROUPS ? groups : g0 + GEMV_FOLD_GROUPS;
+            __m512i a[2][TERN_GEMV_TOKENS], b[2][TERN_GEMV_TOKENS]; // even / odd planes: short chains
+            for (int t = 0; t < nt; t++) a[0][t] = a[1][t] = b[0][t] = b[1][t] = _mm512_setzero_si512();
+            for (size_t g = g0; g < g1; g++) {
+                __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
+                for (int j = 0; j < 5; j++) {
+                    __m512i next = times3(m);
+                    for (int t = 0; t < nt; t++) {
+                        __m512i xv = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
+                        a[j & 1][t] = _mm512_dpbusd_epi32(a[j & 1][t], m, xv);
+                        b[j & 1][t] = _mm512_dpbusd_epi32(b[j & 1][t], next, xv);
+                    }
+                    m = next;
+                }
+            }
+            for (int t = 0; t < nt; t++)
+                total[t] += 3 * (lanes_to_i64(a[0][t]) + lanes_to_i64(a[1][t])) - lanes_to_i64(b[0][t]) - lanes_to_i64(b[1][t]);
+        }
+        for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = (int32_t)(total[t] / 256);
+    }
+}
+
+AVX512 static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) {
+    gemv_nt(w, q, 0, 1, r0, n, out);
+}
+
+AVX512 static void gemv_tokens(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens,
+                               size_t r0, size_t n, int32_t *out) {
+    switch (tokens) {
+    case 1: gemv_nt(w, q, stride, 1, r0, n, out); break;
+    case 2: gemv_nt(w, q, stride, 2, r0, n, out); break;
+    default: gemv_nt(w, q, stride, 3, r0, n, out); break;
+    }
+}
+
+/// Transposes 16 rows of 16 dwords: out[d] holds dword d of rows 0..15.
+AVX512 static inline void transpose16(const __m512i a[16], __m512i out[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { // u[i + c], lane L: rows i..i+3 of dword 4L + c
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int c = 0; c < 4; c++) { // 4x4 transpose of 128-bit lanes
+        __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+        __m512i w0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), w1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+        out[c] = _mm512_shuffle_i32x4(v0, w0, 0x88);
+        out[4 + c] = _mm512_shuffle_i32x4(v0, w0, 0xDD);
+        out[8 + c] = _mm512_shuffle_i32x4(v1, w1, 0x88);
+        out[12 + c] = _mm512_shuffle_i32x4(v1, w1, 0xDD);
+    }
+}
+
+/// Unpacks rows r0.. of the block straight into the VPDPBUSD tile layout: for every 4
+/// columns k..k+3 (step s = k/4), the 4 code bytes of each of the 32 rows in turn (128
+/// bytes per step). Each decoded plane of 16 rows is a 16x16 dword transpose.
+AVX512 static void unpack_tile(const tern_t5_matrix *w, size_t r0, size_t kp, uint8_t *tile) {
+    static const uint8_t zero_group[TERN_T5_GROUP_BYTES] = {
+#define Z8 TERN_T5_ZERO_BYTE, TERN_T5_ZERO_BYTE, TERN_T5_ZERO_BYTE, TERN_T5_ZERO_BYTE, TERN_T5_ZERO_BYTE, TERN_T5_ZERO_BYTE, TERN_T5_ZERO_BYTE, TERN_T5_ZERO_BYTE
+        Z8, Z8, Z8, Z8, Z8, Z8, Z8, Z8
+#undef Z8
+    };
+    size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
+    for (size_t half = 0; half < TERN_GEMM_ROW_BLOCK; half += 16) {
+        const uint8_t *rows[16];
+        size_t stride[16];
+        for (size_t i = 0; i < 16; i++) {
+            int present = r0 + half + i < w->rows;
+            rows[i] = present ? w->packed + (r0 + half + i) * row_bytes : zero_group;
+            stride[i] = present ? TERN_T5_GROUP_BYTES : 0;
+        }
+        for (size_t g = 0; g < groups; g++) {
+            __m512i m[16], codes[16], out[16];
+            for (int i = 0; i < 16; i++) m[i] = _mm512_loadu_si512(rows[i] + g * stride[i]);
+            for (int j = 0; j < 5; j++) {
+                for (int i = 0; i < 16; i++) {
+                    if (j) m[i] = times3(m[i]);
+                    codes[i] = plane_codes(m[i]);
+                }
+                transpose16(codes, out);
+                size_t s0 = (g * TERN_T5_GROUP + (size_t)j * 64) / 4;
+                for (int d = 0; d < 16; d++) _mm512_store_si512(tile + (s0 + (size_t)d) * 128 + half * 4, out[d]);
+            }
+        }
+    }
+    size_t padded = groups * TERN_T5_GROUP;
+    memset(tile + padded * TERN_GEMM_ROW_BLOCK, 1, (kp - padded) * TERN_GEMM_ROW_BLOCK);
+}
+
+/// 32 rows x NT tokens over kp columns: two accumulators (16 rows each) per token, each
+/// step multiplies a 128-byte tile slice by 4 broadcast activation bytes of every token.
+#define MICRO(NT)                                                                                       \
+    AVX512 static void micro_32x##NT(const uint8_t *tile, size_t kp, const int8_t *x, size_t stride, int32_t *out) { \
+        __m512i lo[NT], hi[NT];                                                                         \
+        for (int j = 0; j < NT; j++) lo[j] = hi[j] = _mm512_setzero_si512();                            \
+        for (size_t s = 0; s < kp / 4; s++) {                                                           \
+            __m512i w0 = _mm512_load_si512(tile + s * 128), w1 = _mm512_load_si512(tile + s * 128 + 64); \
+            for (int j = 0; j < NT; j++) {                                                              \
+                int32_t word;                                                                           \
+                memcpy(&word, x + (size_t)j * stride + 4 * s, 4);                                       \
+                __m512i b = _mm512_set1_epi32(word);                                                    \
+                lo[j] = _mm512_dpbusd_epi32(lo[j], w0, b);                                              \
+                hi[j] = _mm512_dpbusd_epi32(hi[j], w1, b);                                              \
+            }                                                                                           \
+        }                                                                                               \
+        for (int j = 0; j < NT; j++) {                                                                  \
+            _mm512_storeu_si512(out + j * TERN_GEMM_ROW_BLOCK, lo[j]);                                  \
+            _mm512_storeu_si512(out + j * TERN_GEMM_ROW_BLOCK + 16, hi[j]);                             \
+        }                                                                                               \
+    }
+MICRO(8)
+MICRO(4)
+MICRO(1)
+
+AVX512 static void gemm_block(const tern_t5_matrix *w, size_t r0, const tern_activations *x, uint8_t *scratch, int32_t *out) {
+    size_t kp = x->stride;
+    unpack_tile(w, r0, kp, scratch);
+    size_t t = 0;
+    for (; t + 8 <= x->tokens; t += 8) micro_32x8(scratch, kp, x->q + t * x->stride, x->stride, out + t * TERN_GEMM_ROW_BLOCK);
+    for (; t + 4 <= x->tokens; t += 4) micro_32x4(scratch, kp, x->q + t * x->stride, x->stride, out + t * TERN_GEMM_ROW_BLOCK);
+    for (; t < x->tokens; t++) micro_32x1(scratch, kp, x->q + t * x->stride, x->stride, out + t * TERN_GEMM_ROW_BLOCK);
+}
+
+AVX512 static int32_t tq2_block_dot(const uint8_t *qs, const int8_t *x) {
+    const __m512i three = _mm512_set1_epi8(3);
+    __m512i v = _mm512_loadu_si512(qs), acc = _mm512_setzero_si512();
+    for (int n = 0; n < 4; n++) {
+        __m512i c = _mm512_and_si512(_mm512_srli_epi16(v, 2 * n), three);
+        __m512i xv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const void *)(x + n * 32))),
+                                        _mm256_loadu_si256((const void *)(x + 128 + n * 32)), 1);
+        acc = _mm512_dpbusd_epi32(acc, c, xv);
+    }
+    return _mm512_reduce_add_epi32(acc);
+}
+
+const tern_ternary_kernels tern_ternary_avx512vnni = { gemv_rows, gemv_tokens, gemm_block, tq2_block_dot };
+#endif

@@ -1,0 +1,81 @@
+#ifndef TERN_TERNARY_INTERNAL_H
+#define TERN_TERNARY_INTERNAL_H
+// Shared between the ternary kernel files (not part of the public headers).
+#include "tern_ternary.h"
+#include <string.h>
+
+/// Rows that one GEMM task decodes into int8 codes and reuses across every token.
+#define TERN_GEMM_ROW_BLOCK 32
+
+/// Up to this many tokens the product decodes weights on the fly (GEMV kernel, a few
+/// tokens at a time); beyond it, rows are unpacked once into int8 tiles (GEMM kernel).
+#define TERN_GEMV_MAX_TOKENS 3
+#define TERN_GEMV_TOKENS 3
+
+/// The per-variant pieces the dispatcher (ternary_dispatch.c) runs on the pool.
+typedef struct {
+    /// out[i] = dot(codes of row r0+i, q) for i < n (codes 0..2: the caller subtracts sum q).
+    void (*gemv_rows)(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out);
+    /// Optional (NULL = gemv_rows once per token): the same for `tokens` <= TERN_GEMV_TOKENS
+    /// tokens at once (rows of `stride` bytes), decoding each weight byte once for all of
+    /// them: out[t*n + i].
+    void (*gemv_tokens)(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens,
+                        size_t r0, size_t n, int32_t *out);
+    /// Integer dots of rows r0 .. r0+TERN_GEMM_ROW_BLOCK-1 (rows past the end count as zero)
+    /// with every token of x: out[t*TERN_GEMM_ROW_BLOCK + i]. The rows are unpacked once
+    /// into `scratch` (TERN_GEMM_ROW_BLOCK * x->stride bytes, 64-aligned) in whatever tile
+    /// layout the variant's micro-kernel wants, then reused for every token.
+    void (*gemm_block)(const tern_t5_matrix *w, size_t r0, const tern_activations *x, uint8_t *scratch, int32_t *out);
+    /// TQ2_0 direct: integer dot of one 256-weight block (64 code bytes) with 256 int8
+    /// activations, codes taken as 0..2.
+    int32_t (*tq2_block_dot)(const uint8_t *qs, const int8_t *x);
+} tern_ternary_kernels;
+
+extern const tern_ternary_kernels tern_ternary_scalar;
+#if defined(__x86_64__)
+extern const tern_ternary_kernels tern_ternary_avx2;
+extern const tern_ternary_kernels tern_ternary_avx512vnni;
+#endif
+#if defined(__aarch64__)
+extern const tern_ternary_kernels tern_ternary_neon;
+extern const tern_ternary_kernels tern_ternary_neon_dotprod;
+#endif
+
+/// Unpacks rows r0 .. r0+TERN_GEMM_ROW_BLOCK-1 into row-major codes with row stride kp
+/// (>= padded cols); missing rows and columns get code 1 (weight 0).
+void tern_t5_unpack_block(const tern_t5_matrix *w, size_t r0, size_t kp, uint8_t *codes);
+
+/// T5 byte whose five trits are all code 1 (weight 0): ceil(121*256/243).
+#define TERN_T5_ZERO_BYTE 128
+
+/// The single rounding of an integer dot into the float result, shared by every variant
+/// so that all of them produce identical bits.
+static inline float tern_dequantize_dot(int32_t dot_codes, int32_t sum_q, float row_scale, float dequant) {
+    return ((float)(dot_codes - sum_q) * row_scale) * dequant;
+}
+
+/// Multipliers 3^j mod 256 that bring trit j of a T5 byte to the top.
+static const uint8_t tern_t5_pow3[5] = {1, 3, 9, 27, 81};
+
+static inline uint8_t tern_t5_trit(uint8_t q, int j) {
+    uint8_t m = (uint8_t)(q * tern_t5_pow3[j]);
+    return (uint8_t)(((unsigned)m * 3) >> 8);
+}
+
+static inline float tern_fp16_to_float(uint16_t h) {
+    unsigned sign = (unsigned)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    unsigned bits;
+    if (exp == 0x1f) bits = sign | 0x7f800000u | (mant << 13);
+    else if (exp != 0) bits = sign | ((exp + 112) << 23) | (mant << 13);
+    else if (mant == 0) bits = sign;
+    else { // subnormal: normalize
+        int e = -1;
+        do { mant <<= 1; e++; } while (!(mant & 0x400));
+        bits = sign | ((unsigned)(112 - e) << 23) | ((mant & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+#endif

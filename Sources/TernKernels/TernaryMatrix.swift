@@ -1,0 +1,113 @@
+import CTernary
+
+/// A ternary weight matrix (rows = outputs, cols = inputs) in the engine's T5 layout:
+/// 5 trits per byte (1.6 bits per weight), rows padded to 320 columns, one float scale per
+/// row. Built once at load time by repacking TQ2_0 / TQ1_0 / I2_S bytes; the kernels then
+/// read it in place. See docs/kernels.md for the byte layout.
+public final class TernaryMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let cols: Int
+    /// Bytes of one packed row.
+    public let rowBytes: Int
+    let storage: TensorStorage
+    let scales: UnsafeMutablePointer<Float>
+
+    init(rows: Int, cols: Int) {
+        self.rows = rows
+        self.cols = cols
+        rowBytes = tern_t5_row_bytes(cols)
+        storage = TensorStorage(byteCount: rows * rowBytes + rows * 4)
+        scales = (storage.pointer + rows * rowBytes).bindMemory(to: Float.self, capacity: rows)
+    }
+
+    /// Repacks a tensor stored in a public encoding (e.g. a slice of an mmapped GGUF file).
+    /// Throws if the byte count does not fit rows x cols, or if a TQ row mixes block scales.
+    public convenience init(encoding: TernaryEncoding, bytes: UnsafeRawBufferPointer, rows: Int, cols: Int) throws {
+        try encoding.checkSize(bytes.count, rows: rows, cols: cols)
+        self.init(rows: rows, cols: cols)
+        let src = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let dst = storage.pointer.assumingMemoryBound(to: UInt8.self)
+        let badRow: Int
+        switch encoding {
+        case .tq2_0: badRow = tern_repack_tq2_0(src, rows, cols, dst, scales)
+        case .tq1_0: badRow = tern_repack_tq1_0(src, rows, cols, dst, scales)
+        case .i2s:
+            tern_repack_i2s(src, rows, cols, dst, scales)
+            badRow = -1
+        }
+        if badRow >= 0 { throw TernaryError.mixedBlockScales(encoding: encoding, row: badRow) }
+    }
+
+    public static func repacking(_ bytes: [UInt8], encoding: TernaryEncoding, rows: Int, cols: Int) throws -> TernaryMatrix {
+        try bytes.withUnsafeBytes { try TernaryMatrix(encoding: encoding, bytes: $0, rows: rows, cols: cols) }
+    }
+
+    /// Bytes the packed weights and scales occupy in memory.
+    public var byteCount: Int { storage.byteCount }
+
+    /// An independent copy in new memory (benchmarks use copies to defeat the caches).
+    public func copy() -> TernaryMatrix {
+        let m = TernaryMatrix(rows: rows, cols: cols)
+        m.storage.pointer.copyMemory(from: storage.pointer, byteCount: storage.byteCount)
+        return m
+    }
+
+    public func scale(row: Int) -> Float { scales[row] }
+
+    /// The weights of one row as floats (scale x {-1, 0, +1}).
+    public func values(row: Int) -> [Float] {
+        var codes = [UInt8](repeating: 1, count: tern_t5_padded_cols(cols))
+        tern_t5_unpack_row(storage.pointer.assumingMemoryBound(to: UInt8.self) + row * rowBytes, cols, &codes)
+        return codes.prefix(cols).map { scales[row] * Float(Int($0) - 1) }
+    }
+
+    var raw: tern_t5_matrix {
+        tern_t5_matrix(packed: storage.pointer.assumingMemoryBound(to: UInt8.self), row_scales: scales, rows: rows, cols: cols)
+    }
+
+    // MARK: Products
+
+    /// y = W·x for one token (decode). `y` holds `rows` floats.
+    public func gemv(_ x: QuantizedActivations, into y: UnsafeMutableBufferPointer<Float>,
+                     pool: ThreadPool? = nil, variant: KernelVariant = .best) throws {
+        try TensorShapeError.check("gemv of \(rows)x\(cols) weights: tokens", expected: 1, actual: x.tokens)
+        try gemm(x, into: y, pool: pool, variant: variant)
+    }
+
+    /// Y = W·X for every token: y[t*rows + r]. `y` holds tokens x rows floats. Results are
+    /// identical for every variant and thread count.
+    public func gemm(_ x: QuantizedActivations, into y: UnsafeMutableBufferPointer<Float>,
+                     pool: ThreadPool? = nil, variant: KernelVariant = .best) throws {
+        try TensorShapeError.check("\(rows)x\(cols) weights times activations of \(x.tokens)x\(x.cols): cols",
+                                   expected: cols, actual: x.cols)
+        try TensorShapeError.check("output of \(rows)x\(cols) weights for \(x.tokens) tokens", expected: x.tokens * rows, actual: y.count)
+        let v = try variant.checked()
+        var w = raw, a = x.raw
+        tern_t5_matmul(v, pool?.raw, &w, &a, y.baseAddress)
+    }
+
+    public func gemm(_ x: QuantizedActivations, pool: ThreadPool? = nil, variant: KernelVariant = .best) throws -> [Float] {
+        var y = [Float](repeating: 0, count: x.tokens * rows)
+        try y.withUnsafeMutableBufferPointer { try gemm(x, into: $0, pool: pool, variant: variant) }
+        return y
+    }
+
+    /// dx = Wᵀ·g for backpropagation: g is tokens x rows floats, dx is tokens x cols. g is
+    /// not quantized (gradients span too many magnitudes for int8 absmax): float32 sums in
+    /// row order, identical for any thread count.
+    public func transposedProduct(_ g: UnsafeBufferPointer<Float>, tokens: Int, into dx: UnsafeMutableBufferPointer<Float>,
+                                  pool: ThreadPool? = nil) throws {
+        try TensorShapeError.check("gradient for \(rows)x\(cols) weights, \(tokens) tokens", expected: tokens * rows, actual: g.count)
+        try TensorShapeError.check("Wᵀ·g output for \(rows)x\(cols) weights, \(tokens) tokens", expected: tokens * cols, actual: dx.count)
+        var w = raw
+        tern_t5_transposed(pool?.raw, &w, g.baseAddress, tokens, dx.baseAddress)
+    }
+
+    public func transposedProduct(_ g: [Float], tokens: Int, pool: ThreadPool? = nil) throws -> [Float] {
+        var dx = [Float](repeating: 0, count: tokens * cols)
+        try g.withUnsafeBufferPointer { gp in
+            try dx.withUnsafeMutableBufferPointer { try transposedProduct(gp, tokens: tokens, into: $0, pool: pool) }
+        }
+        return dx
+    }
+}

@@ -1,2 +1,0 @@
-// TernLedger: the node's SQLite database (GRDB), schema by migrations.
-import GRDB

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TernLedger
+import TernMesh
+
+/// Starts everything a node runs — identity, ledger, mesh runtime, control API — and keeps
+/// it running until SIGINT or SIGTERM, then leaves the mesh gracefully.
+public enum NodeDaemon {
+    public static func run(directory: NodeDirectory, configuration: NodeConfiguration, logger: Logger) async throws {
+        try directory.create()
+        try refuseSecondDaemon(in: directory)
+        let identity = try NodeIdentity.loadOrCreate(inDirectory: directory.url.path)
+        let ledger = try Ledger.open(path: directory.ledgerFile.path)
+        let hardware = try HardwareDetector(deviceClassOverride: configuration.deviceClassOverride()).detect()
+        let runtime = try MeshRuntime(identity: identity, ledger: ledger, configuration: configuration, logger: logger)
+        try await runtime.bind()
+        func profile(_ throughput: MeasuredThroughput?) -> HardwareProfile {
+            ProfileBuilder.profile(
+                for: identity.nodeID, version: UInt64(Date().timeIntervalSince1970 * 1000), hardware: hardware,
+                ternaryGOPS: throughput?.ternaryGOPS ?? 0, memoryGBPerSecond: throughput?.memoryGBPerSecond ?? 0)
+        }
+        let cached = ThroughputProbe.cached(in: directory, hardware: hardware)
+        if cached == nil {
+            // Measure off the start-up path: the node joins at once and re-publishes its
+            // profile with the figures when they are ready.
+            Task.detached(priority: .background) {
+                let measured = ThroughputProbe.measureAndCache(in: directory, hardware: hardware)
+                try? await runtime.publish(profile(measured))
+            }
+        }
+        let initialProfile = profile(cached)
+
+        let token = ControlToken.generate()
+        try token.write(to: directory.controlTokenFile)
+        let endpointFile = directory.controlEndpointFile
+        let app = ControlServer.application(
+            handler: RuntimeControl(runtime: runtime, dataDirectory: directory.url.path),
+            token: token, port: configuration.controlPort, logger: logger,
+            onListening: { port in
+                let endpoint = ControlEndpoint(port: port, pid: getpid())
+                if let data = try? ControlJSON.encoder.encode(endpoint) {
+                    FileManager.default.createFile(atPath: endpointFile.path, contents: data,
+                                                   attributes: [.posixPermissions: 0o600])
+                }
+                logger.info("node \(identity.nodeID.fingerprint) up", metadata: [
+                    "gossip": "\(configuration.listen)", "control": "127.0.0.1:\(port)",
+                    "class": "\(hardware.deviceClass)", "cores": "\(hardware.logicalCores)"])
+            })
+        let mesh = MeshService(runtime: runtime, profile: initialProfile)
+        let group = ServiceGroup(services: [mesh, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        defer { try? FileManager.default.removeItem(at: endpointFile) }
+        try await group.run()
+    }
+
+    /// Two daemons on one data directory would fight over its ledger and identity.
+    private static func refuseSecondDaemon(in directory: NodeDirectory) throws {
+        guard let data = FileManager.default.contents(atPath: directory.controlEndpointFile.path),
+              let endpoint = try? ControlJSON.decoder.decode(ControlEndpoint.self, from: data) else { return }
+        if endpoint.pid != getpid(), kill(endpoint.pid, 0) == 0 {
+            throw NodeError.alreadyRunning(pid: endpoint.pid, directory: directory.url.path)
+        }
+    }
+}
+
+/// The mesh runtime as a lifecycle service: runs until graceful shutdown, then leaves.
+struct MeshService: Service {
+    let runtime: MeshRuntime
+    let profile: HardwareProfile
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { [runtime, profile] in
+            try await runtime.run(profile: profile)
+        }
+    }
+}
+
+/// Answers the control API from the running mesh runtime.
+struct RuntimeControl: ControlHandler {
+    let runtime: MeshRuntime
+    let dataDirectory: String
+
+    func status() async -> NodeStatusReply { await runtime.status(dataDirectory: dataDirectory) }
+
+    func peers() async -> [PeerRow] { (try? await runtime.peers()) ?? [] }
+
+    func join(address: String) async throws -> JoinReply {
+        let target = try HostPort(parsing: address)
+        let members = try await runtime.join(through: target)
+        return JoinReply(message: "joined through \(target): \(members) members known")
+    }
+}

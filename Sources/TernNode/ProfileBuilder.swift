@@ -1,0 +1,66 @@
+import Foundation
+import TernLedger
+import TernMesh
+
+/// Turns what this machine is (detected hardware, measured throughput, models held) into
+/// the signed profile the node gossips, and gossiped profiles into ledger rows.
+public enum ProfileBuilder {
+    public static func profile(
+        for node: NodeID, version: UInt64, hardware: DetectedHardware,
+        ternaryGOPS: Double = 0, memoryGBPerSecond: Double = 0,
+        modelHashes: [[UInt8]] = [], adapterHashes: [[UInt8]] = []
+    ) -> HardwareProfile {
+        let load = hardware.logicalCores > 0 ? hardware.load.one / Double(hardware.logicalCores) * 100 : 0
+        return HardwareProfile(
+            nodeID: node, profileVersion: version,
+            cpuModel: String(hardware.cpuModel.prefix(120)),
+            cores: UInt16(clamping: hardware.logicalCores),
+            isaFeatures: hardware.isaFeatures,
+            ramTotalBytes: hardware.ramTotalBytes, ramAvailableBytes: hardware.ramAvailableBytes,
+            gpus: hardware.gpus.prefix(HardwareProfile.maxGPUs).map {
+                HardwareProfile.GPU(vendor: $0.vendor, name: String($0.name.prefix(60)), memoryBytes: $0.memoryBytes ?? 0)
+            },
+            deviceClass: deviceClass(hardware.deviceClass),
+            ternaryGOPS: ternaryGOPS, memoryGBPerSecond: memoryGBPerSecond,
+            modelHashes: modelHashes, adapterHashes: adapterHashes,
+            loadPercent: UInt8(min(100, max(0, Int(load.rounded())))))
+    }
+
+    static func deviceClass(_ detected: DetectedHardware.DeviceClass) -> HardwareProfile.DeviceClass {
+        switch detected {
+        case .server: .server
+        case .desktop: .desktop
+        case .laptop: .laptop
+        case .phoneClass: .phoneClass
+        }
+    }
+
+    /// The name users see: server, desktop, laptop, phone-class.
+    public static func name(of deviceClass: HardwareProfile.DeviceClass) -> String {
+        switch deviceClass {
+        case .server: "server"
+        case .desktop: "desktop"
+        case .laptop: "laptop"
+        case .phoneClass: "phone-class"
+        }
+    }
+
+    /// The ledger row for a verified, signed profile.
+    public static func record(of signed: SignedProfile, receivedAt: Date) -> ProfileRecord {
+        let p = signed.profile
+        let gpus = p.gpus.map { ["vendor": $0.vendor, "name": $0.name, "memoryBytes": String($0.memoryBytes)] }
+        let gpusJSON = (try? JSONSerialization.data(withJSONObject: gpus, options: [.sortedKeys]))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        return ProfileRecord(
+            nodeID: p.nodeID.hex, version: Int64(clamping: p.profileVersion),
+            signedBytes: Data(signed.encodedProfile + signed.signature),
+            deviceClass: name(of: p.deviceClass), cores: Int(p.cores),
+            ramBytes: Int64(clamping: p.ramTotalBytes), isa: p.isaFeatures, gpusJSON: gpusJSON,
+            gops: p.ternaryGOPS > 0 ? p.ternaryGOPS : nil, receivedAt: receivedAt)
+    }
+}
+
+extension NodeID {
+    /// The public key in lowercase hex: how the ledger and the control API name a node.
+    public var hex: String { bytes.map { String(format: "%02x", $0) }.joined() }
+}

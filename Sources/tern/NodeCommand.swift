@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TernMesh
+import TernNode
+
+/// `tern node …`: create a node identity, run the daemon, ask it how it is.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Start a node daemon and inspect it.",
+        subcommands: [Init.self, Start.self, Status.self]
+    )
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create this node's Ed25519 identity in the data directory (kept if it exists).",
+            discussion: "The node id is the public key; the secret key file is created with mode 0600.")
+
+        @OptionGroup var data: DataDirectoryOption
+
+        func run() async throws {
+            let directory = data.directory
+            try directory.create()
+            let existed = FileManager.default.fileExists(atPath: directory.identityFile.path)
+            let identity = try NodeIdentity.loadOrCreate(inDirectory: directory.url.path)
+            print("\(existed ? "existing" : "new") node \(identity.nodeID.fingerprint)")
+            print("id   \(identity.nodeID.hex)")
+            print("key  \(directory.identityFile.path)")
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the node daemon until SIGINT or SIGTERM.",
+            discussion: """
+                Listens for gossip (UDP) and push-pull (TCP) on --listen, joins the mesh through
+                --bootstrap (or the peers its ledger remembers), advertises this machine's signed
+                hardware profile, and serves the control API that `tern node status` and
+                `tern mesh …` use on 127.0.0.1. Flags override the --config file (JSON with keys
+                listen, bootstrap, deviceClass, protocolPeriodMillis, controlPort).
+                """)
+
+        @Option(help: "Gossip address HOST:PORT (UDP and TCP). Default 127.0.0.1:7946.") var listen: String?
+        @Option(help: "Comma-separated HOST:PORT list of members to join through.") var bootstrap: String?
+        @Option(help: "JSON configuration file.") var config: String?
+        @Option(help: "Override the detected device class: server, desktop, laptop, phone-class.") var deviceClass: String?
+        @Option(help: "SWIM protocol period in milliseconds (default 1000).") var periodMs: UInt64?
+        @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+        @OptionGroup var data: DataDirectoryOption
+
+        func run() async throws {
+            var configuration = try config.map(NodeConfiguration.load(from:)) ?? NodeConfiguration()
+            if let listen { configuration.listen = try HostPort(parsing: listen) }
+            if let bootstrap {
+                configuration.bootstrap = try bootstrap.split(separator: ",").map { try HostPort(parsing: String($0)) }
+            }
+            if let deviceClass { configuration.deviceClass = deviceClass }
+            if let periodMs { configuration.protocolPeriodMillis = max(periodMs, 50) }
+            _ = try configuration.deviceClassOverride()
+            guard let level = Logger.Level(rawValue: logLevel) else {
+                throw ValidationError("unknown log level '\(logLevel)'")
+            }
+            var logger = Logger(label: "tern.node") { StreamLogHandler.standardError(label: $0) }
+            logger.logLevel = level
+            try await NodeDaemon.run(directory: data.directory, configuration: configuration, logger: logger)
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the running daemon's identity, address and mesh view.")
+
+        @Flag(help: "Print JSON instead of text.") var json = false
+        @OptionGroup var data: DataDirectoryOption
+
+        func run() async throws {
+            let s = try await ControlClient(directory: data.directory).status()
+            if json {
+                print(String(decoding: try ControlJSON.encoder.encode(s), as: UTF8.self))
+                return
+            }
+            print("""
+                node        \(s.fingerprint)  (\(s.nodeID))
+                version     \(s.version)
+                gossip      \(s.gossipAddress)
+                incarnation \(s.incarnation)
+                members     \(s.membersAlive) alive, \(s.membersSuspect) suspect, \(s.membersDead) dead
+                uptime      \(String(format: "%.0f", s.uptimeSeconds)) s
+                data        \(s.dataDirectory)
+                dropped     \(s.droppedDatagrams.isEmpty ? "none" : s.droppedDatagrams.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                """)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Testing
+import TernMesh
+
+@Suite struct GossipSimulationTests {
+    @Test func thousandNodesDisseminateFastCheaplyAndWithoutFalseDeaths() {
+        var configuration = GossipSimulation.Configuration()
+        configuration.nodes = 1_000
+        configuration.lossProbability = 0.01
+        configuration.seconds = 40
+        configuration.profileEverySeconds = 15
+        let report = GossipSimulation.run(configuration)
+        #expect(report.profile_updates == 3)
+        #expect(report.periods_to_all >= 0 && report.periods_to_all <= 20)
+        #expect(report.periods_to_99 <= report.periods_to_all)
+        #expect(report.bytes_per_node_per_s > 100 && report.bytes_per_node_per_s <= 2_048)
+        #expect(report.false_dead == 0)
+        #expect(report.messages_lost > 0)
+    }
+
+    @Test func crashesAreDetectedEverywhereAndRunsAreDeterministic() {
+        var configuration = GossipSimulation.Configuration()
+        configuration.nodes = 100
+        configuration.lossProbability = 0.02
+        configuration.churnPerSecond = 0.002
+        configuration.downtimeSeconds = 200
+        configuration.seconds = 120
+        configuration.seed = 7
+        let report = GossipSimulation.run(configuration)
+        #expect(report.crashes > 5)
+        #expect(report.crashes_detected > 0)
+        // n = 100: suspicion lasts 10–60 s, then the dead news spreads.
+        #expect(report.detect_periods_p99 > 10 && report.detect_periods_p99 < 80)
+        #expect(report.false_dead == 0)
+        #expect(GossipSimulation.run(configuration) == report)
+    }
+}

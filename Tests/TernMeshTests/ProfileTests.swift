@@ -1,0 +1,48 @@
+import Testing
+import TernMesh
+
+@Suite struct ProfileTests {
+    let owner = try! NodeIdentity(seed: [UInt8](repeating: 3, count: 32))
+
+    @Test func profileRoundTripsThroughItsCanonicalEncoding() throws {
+        let profile = sampleProfile(for: owner.nodeID, version: 4)
+        let bytes = try profile.encoded()
+        #expect(try HardwareProfile(decoding: bytes) == profile)
+        #expect(try HardwareProfile(decoding: bytes).encoded() == bytes)
+    }
+
+    @Test func signedProfileVerifiesAndTamperingIsDetected() throws {
+        let signed = try SignedProfile(profile: sampleProfile(for: owner.nodeID, version: 1), signer: owner)
+        #expect(signed.hasValidSignature)
+        var changed = signed.profile
+        changed.loadPercent = 0
+        let tampered = try SignedProfile(encodedProfile: try changed.encoded(), signature: signed.signature)
+        #expect(!tampered.hasValidSignature)
+        let other = try NodeIdentity(seed: [UInt8](repeating: 4, count: 32))
+        #expect(throws: WireError.self) { try SignedProfile(profile: sampleProfile(for: owner.nodeID, version: 1), signer: other) }
+    }
+
+    @Test func invalidProfilesAreRejected() throws {
+        var profile = sampleProfile(for: owner.nodeID, version: 1)
+        profile.loadPercent = 101
+        #expect(throws: WireError.invalidValue(field: "load percent", value: 101)) { try profile.encoded() }
+        profile = sampleProfile(for: owner.nodeID, version: 1)
+        profile.ternaryGOPS = .nan
+        #expect(throws: WireError.self) { try profile.encoded() }
+        profile = sampleProfile(for: owner.nodeID, version: 1)
+        profile.modelHashes = [[1, 2, 3]]
+        #expect(throws: WireError.invalidValue(field: "content hash length", value: 3)) { try profile.encoded() }
+        profile = sampleProfile(for: owner.nodeID, version: 1)
+        profile.isaFeatures = (0..<60).map { "feature-number-\($0)" }
+        #expect(throws: WireError.tooLong(field: "hardware profile", length: 1225, limit: HardwareProfile.maxEncodedBytes)) {
+            try profile.encoded()
+        }
+        let good = try sampleProfile(for: owner.nodeID, version: 1).encoded()
+        var badClass = good
+        badClass[badClass.count - 1 - 2 - 32 - 2 - 8 - 8 - 1] = 9  // device class byte
+        #expect(throws: WireError.invalidValue(field: "device class", value: 9)) { try HardwareProfile(decoding: badClass) }
+        for length in 0..<good.count {
+            #expect(throws: WireError.self) { try HardwareProfile(decoding: Array(good.prefix(length))) }
+        }
+    }
+}

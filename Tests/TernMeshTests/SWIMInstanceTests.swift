@@ -1,0 +1,192 @@
+import Testing
+import TernMesh
+
+@Suite struct SWIMInstanceTests {
+    let a = testID(1), b = testID(2), c = testID(3), d = testID(4), e = testID(5)
+
+    func instance(_ me: NodeID, settings: SWIMSettings = SWIMSettings(), members: [NodeID]? = nil) -> SWIMInstance {
+        SWIMInstance(me: me, endpoint: "10.0.0.\(me.bytes[0]):7946", settings: settings,
+                     knownMembers: table(members ?? [a, b, c, d, e]), seed: 11, nowMillis: 0)
+    }
+
+    @Test func probeAnsweredByAckRaisesNoSuspicion() throws {
+        var swim = instance(a)
+        let start = swim.nextWakeupMillis
+        #expect(start < 1_000)
+        let pings = swim.tick(nowMillis: start).sends
+        #expect(pings.count == 1)
+        guard case let .ping(probe) = pings[0].message.kind else {
+            Issue.record("first message is not a ping")
+            return
+        }
+        #expect(pings[0].to != a)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: probe)), from: pings[0].to, nowMillis: start + 20)
+        #expect(swim.nextWakeupMillis == start + 1_000)
+        let next = swim.tick(nowMillis: start + 1_000)
+        #expect(next.sends.count == 1 && next.changes.isEmpty)
+        #expect(swim.members.status(of: pings[0].to) == .alive)
+        #expect(swim.localHealth.score == 0)
+    }
+
+    @Test func silentTargetGoesIndirectThenSuspectThenDead() throws {
+        var swim = instance(a)
+        let start = swim.nextWakeupMillis
+        let target = swim.tick(nowMillis: start).sends[0].to
+        // No ack: after the probe timeout, k = 3 others are asked, and the target is pinged again.
+        let escalation = swim.tick(nowMillis: start + 500).sends
+        let requests = escalation.filter { if case .pingRequest(_, target) = $0.message.kind { true } else { false } }
+        #expect(Set(requests.map(\.to)) == Set([a, b, c, d, e]).subtracting([a, target]))
+        #expect(escalation.contains { $0.to == target })
+        // Helpers report the target silent (nacks), so local health stays good.
+        for request in requests {
+            guard case let .pingRequest(probe, _) = request.message.kind else { continue }
+            _ = swim.receive(SWIMMessage(kind: .nack(probe: probe)), from: request.to, nowMillis: start + 700)
+        }
+        let failed = swim.tick(nowMillis: start + 1_000)
+        #expect(failed.changes.map(\.status) == [.suspect])
+        #expect(failed.changes.first?.node == target)
+        #expect(swim.localHealth.score == 0)
+        // n = 5: min timeout 5 s, max 30 s; no confirmations → 30 s.
+        var harness = SWIMHarness(swim, down: [target])
+        harness.run(until: start + 1_000 + 29_999)
+        #expect(harness.swim.members.status(of: target) == .suspect)
+        harness.run(until: start + 1_000 + 30_000)
+        #expect(harness.swim.members.status(of: target) == .dead)
+        #expect(harness.changes.last?.change.status == .dead)
+    }
+
+    @Test func independentSuspicionsShortenTheTimeout() {
+        var swim = instance(a)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(e, incarnation: 0, by: b)]), from: b, nowMillis: 0)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(e, incarnation: 0, by: c)]), from: c, nowMillis: 0)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(e, incarnation: 0, by: d)]), from: d, nowMillis: 0)
+        var harness = SWIMHarness(swim, down: [e])
+        harness.run(until: 30_000)
+        // n = 5: 5 s ≤ timeout ≤ 30 s. Two confirmations beyond the first suspicion of K = 3:
+        // 30 s − 25 s · log 3 / log 4 = 10.19 s instead of 30 s.
+        let death = harness.changes.first { $0.change.node == e && $0.change.status == .dead }
+        #expect(death?.at == 10_187)
+    }
+
+    @Test func suspicionsInheritedFromAJoinTableExpire() {
+        let known = MemberTable([a, b, c, d, e].map { MembershipUpdate.alive($0, incarnation: 0, endpoint: "x") }
+                                + [.suspect(c, incarnation: 0, by: b)])
+        var harness = SWIMHarness(SWIMInstance(me: a, endpoint: "x", knownMembers: known, seed: 3, nowMillis: 0), down: [c])
+        harness.run(until: 29_999)
+        #expect(harness.swim.members.status(of: c) == .suspect)
+        harness.run(until: 30_000)
+        #expect(harness.swim.members.status(of: c) == .dead)
+    }
+
+    @Test func leavingAnnouncesLeftAndGoesQuiet() {
+        var leaver = instance(a)
+        let farewell = leaver.leave().sends
+        #expect(farewell.count == 3)
+        let announcement = MembershipUpdate.left(a, incarnation: 1)
+        #expect(farewell.allSatisfy { $0.message.updates.contains(announcement) })
+        #expect(leaver.tick(nowMillis: 10_000).isEmpty)
+        var peer = instance(b)
+        let changes = peer.receive(farewell[0].message, from: a, nowMillis: 150).changes
+        #expect(changes.map(\.status) == [.left])
+        #expect(peer.groupSize == 4)
+    }
+
+    @Test func suspectRefutesWithHigherIncarnation() {
+        var swim = instance(a)
+        _ = swim.receive(SWIMMessage(kind: .ping(probe: 1), updates: [.suspect(a, incarnation: 0, by: b)]), from: b, nowMillis: 10)
+        #expect(swim.incarnation == 1)
+        #expect(swim.localHealth.score == 1)
+        let outgoing = swim.tick(nowMillis: swim.nextWakeupMillis).sends
+        #expect(outgoing.first?.message.updates.contains(.alive(a, incarnation: 1, endpoint: "10.0.0.1:7946")) == true)
+        // Another member that suspected `a` accepts the refutation.
+        var other = instance(b)
+        _ = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(a, incarnation: 0, by: c)]), from: c, nowMillis: 10)
+        #expect(other.members.status(of: a) == .suspect)
+        let changes = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.alive(a, incarnation: 1, endpoint: "x")]), from: a, nowMillis: 20).changes
+        #expect(changes.map(\.status) == [.alive])
+        #expect(other.members.status(of: a) == .alive && other.members.incarnation(of: a) == 1)
+        // An old suspicion cannot override the refutation; a dead report about self is refuted too.
+        _ = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(a, incarnation: 0, by: c)]), from: c, nowMillis: 30)
+        #expect(other.members.status(of: a) == .alive)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.dead(a, incarnation: 1)]), from: c, nowMillis: 40)
+        #expect(swim.incarnation == 2)
+    }
+
+    @Test func missedNacksRaiseLocalHealthAndStretchTheProbeInterval() {
+        // Everyone else is unreachable and no nacks come back: this node is the likely problem.
+        var harness = SWIMHarness(instance(a), down: [b, c, d, e])
+        harness.helpersSendNacks = false
+        let start = harness.swim.nextWakeupMillis
+        harness.run(until: start + 999)
+        #expect(harness.swim.localHealth.score == 0)
+        harness.run(until: start + 1_000)
+        #expect(harness.swim.localHealth.score == 3)  // three missing nacks
+        #expect(harness.swim.localHealth.multiplier == 4)
+        // The next probe waits 4 × 500 ms before escalating and 4 × 1 s before the next one.
+        let pingTimes = harness.directives.count
+        harness.run(until: start + 1_000 + 1_999)
+        #expect(harness.directives.count == pingTimes)
+        harness.run(until: start + 1_000 + 2_000)
+        #expect(harness.directives.count > pingTimes)
+        #expect(harness.swim.nextWakeupMillis == start + 1_000 + 4_000)
+        // Answers bring health back.
+        harness.down = []
+        harness.run(until: start + 60_000)
+        #expect(harness.swim.localHealth.score == 0)
+    }
+
+    @Test func relaysPingRequestsWithAckOrNack() {
+        var swim = instance(b)
+        let forwarded = swim.receive(SWIMMessage(kind: .pingRequest(probe: 77, target: c)), from: a, nowMillis: 100).sends
+        #expect(forwarded.count == 1 && forwarded[0].to == c)
+        guard case let .ping(relayProbe) = forwarded[0].message.kind else {
+            Issue.record("relay did not ping the target")
+            return
+        }
+        let acked = swim.receive(SWIMMessage(kind: .ack(probe: relayProbe)), from: c, nowMillis: 150).sends
+        #expect(acked.map(\.to) == [a])
+        #expect(acked.first?.message.kind == .ack(probe: 77))
+        _ = swim.receive(SWIMMessage(kind: .pingRequest(probe: 78, target: d)), from: a, nowMillis: 200)
+        let timedOut = swim.tick(nowMillis: 700).sends.filter { $0.to == a }
+        #expect(timedOut.map(\.message.kind) == [.nack(probe: 78)])
+        // A request about an unknown node is answered with a nack at once.
+        let unknown = swim.receive(SWIMMessage(kind: .pingRequest(probe: 79, target: testID(99))), from: a, nowMillis: 800).sends
+        #expect(unknown.map(\.message.kind) == [.nack(probe: 79)])
+    }
+
+    @Test func emitsPushPullAndMergesSnapshotsSoftly() {
+        var settings = SWIMSettings()
+        settings.pushPullEveryPeriods = 3
+        var harness = SWIMHarness(instance(a, settings: settings))
+        harness.run(until: 3_999)
+        let pushPulls = harness.directives.filter { if case .pushPull = $0 { true } else { false } }
+        #expect(pushPulls.count == 1)
+        var swim = instance(a, members: [a, b, c])
+        let snapshot = MembershipSnapshot(members: [.alive(e, incarnation: 2, endpoint: "10.0.0.5:7946"), .dead(c, incarnation: 0)], profiles: [])
+        let changes = swim.merge(snapshot, from: b, nowMillis: 0).changes
+        #expect(changes.map(\.status) == [.alive, .suspect])
+        #expect(swim.members.status(of: e) == .alive && swim.members.endpoint(of: e) == "10.0.0.5:7946")
+        #expect(swim.members.status(of: c) == .suspect)
+        #expect(swim.snapshot().members.count == 4)
+    }
+
+    @Test func profilesKeepNewestVersionAndRejectBadSignatures() throws {
+        let owner = try NodeIdentity(seed: [UInt8](repeating: 6, count: 32))
+        var swim = instance(a, members: [a, b, c, owner.nodeID])
+        let v1 = try SignedProfile(profile: sampleProfile(for: owner.nodeID, version: 1), signer: owner)
+        let v2 = try SignedProfile(profile: sampleProfile(for: owner.nodeID, version: 2), signer: owner)
+        let learned = swim.receive(SWIMMessage(kind: .ack(probe: 0), profiles: [v2, v1]), from: b, nowMillis: 0)
+        #expect(learned == [.profileLearned(v2)])
+        #expect(swim.profiles[owner.nodeID]?.version == 2)
+        var changed = v2.profile
+        changed.profileVersion = 3
+        let forged = try SignedProfile(encodedProfile: try changed.encoded(), signature: v2.signature)
+        let rejected = swim.receive(SWIMMessage(kind: .ack(probe: 0), profiles: [forged]), from: c, nowMillis: 10)
+        #expect(rejected.count == 1)
+        if case let .invalidRecord(from, _)? = rejected.first { #expect(from == c) } else { Issue.record("forged profile not reported") }
+        #expect(swim.profiles[owner.nodeID]?.version == 2)
+        // The new version is gossiped onwards.
+        let next = swim.tick(nowMillis: swim.nextWakeupMillis).sends
+        #expect(next.first?.message.profiles == [v2])
+    }
+}
