@@ -199,7 +199,7 @@ static void tq2_task(void *raw, int task, int thread) {
             for (size_t b = 0; b < job->blocks; b++) {
                 const uint8_t *block = job->tq2 + (r * job->blocks + b) * TERN_TQ2_0_BLOCK_BYTES;
                 int32_t dot = job->k->tq2_block_dot(block, q + b * TERN_QK) - job->block_sums[t * job->blocks + b];
-                sum += tern_fp16_to_float((uint16_t)(block[64] | (block[65] << 8))) * (float)dot;
+                sum += tern_half_to_float((uint16_t)(block[64] | (block[65] << 8))) * (float)dot;
             }
             job->y[t * job->rows + r] = sum * job->x->dequant[t];
         }

@@ -2,6 +2,7 @@
 // ternarization and int8 activation quantization. Byte layouts are documented in
 // tern_ternary.h; encoders match gguf-py 0.19 / bitnet.cpp bit for bit.
 #include "ternary_internal.h"
+#include "tern_float.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -51,23 +52,6 @@ void tern_t5_unpack_row(const uint8_t *src, size_t cols, uint8_t *codes) {
 
 // ---- fp16 and gguf rounding ------------------------------------------------------------
 
-/// float -> IEEE half, round to nearest even (numpy's astype(float16)).
-static uint16_t float_to_fp16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return sign | 0x7e00;         // NaN
-    if (ax >= 0x477ff000u) return sign | 0x7c00;        // rounds to infinity
-    if (ax < 0x38800000u) {                             // half subnormal (or zero)
-        float scaled = fabsf(f) * 16777216.0f;          // exact: / 2^-24
-        return sign | (uint16_t)rintf(scaled);
-    }
-    uint32_t mant = ax & 0x7fffff, h = (((ax >> 23) - 112) << 10) | (mant >> 13), rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
-    return sign | (uint16_t)h;
-}
-
 /// gguf-py's np_roundf (round half away from zero, computed the same way in float32);
 /// NaN becomes 0 so that bad input yields a zero weight rather than undefined behaviour.
 static float roundf_away(float v) {
@@ -89,7 +73,7 @@ static uint16_t block_codes(const float *row, size_t cols, size_t start, uint8_t
         float t = roundf_away(v * id);
         codes[i] = (uint8_t)((t > 0) - (t < 0) + 1);
     }
-    return float_to_fp16(d);
+    return tern_f32_to_f16(d);
 }
 
 static void put_fp16(uint8_t *p, uint16_t h) { p[0] = (uint8_t)h; p[1] = (uint8_t)(h >> 8); }
@@ -170,7 +154,7 @@ static float tq_row(const uint8_t *src, size_t r, size_t cols, size_t block_byte
     for (size_t b = 0; b < blocks; b++) {
         const uint8_t *block = src + (r * blocks + b) * block_bytes;
         decode(block, tmp);
-        float d = tern_fp16_to_float(get_fp16(block + block_bytes - 2));
+        float d = tern_half_to_float(get_fp16(block + block_bytes - 2));
         if (block_scales) block_scales[b] = d;
         int nonzero = 0;
         for (size_t i = 0; i < TERN_QK; i++) {

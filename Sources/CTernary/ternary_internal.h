@@ -62,20 +62,6 @@ static inline uint8_t tern_t5_trit(uint8_t q, int j) {
     return (uint8_t)(((unsigned)m * 3) >> 8);
 }
 
-static inline float tern_fp16_to_float(uint16_t h) {
-    unsigned sign = (unsigned)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-    unsigned bits;
-    if (exp == 0x1f) bits = sign | 0x7f800000u | (mant << 13);
-    else if (exp != 0) bits = sign | ((exp + 112) << 23) | (mant << 13);
-    else if (mant == 0) bits = sign;
-    else { // subnormal: normalize
-        int e = -1;
-        do { mant <<= 1; e++; } while (!(mant & 0x400));
-        bits = sign | ((unsigned)(112 - e) << 23) | ((mant & 0x3ff) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+#include "float_half.h" // tern_half_to_float: one exact fp16 decoder for every kernel
 
 #endif

@@ -71,7 +71,7 @@ public struct BlockQuantMatrix: @unchecked Sendable {
 
     /// An owned copy of `blocks` (rows·rowBytes bytes).
     public init(format: BlockQuantFormat, rows: Int, cols: Int, copying blocks: [UInt8]) throws {
-        let storage = KernelMatrixStorage(byteCount: blocks.count)
+        let storage = TensorStorage(byteCount: blocks.count)
         blocks.withUnsafeBytes { storage.bytes.copyMemory(from: $0) }
         try self.init(format: format, rows: rows, cols: cols,
                       bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage.bytes)[0..<blocks.count]),

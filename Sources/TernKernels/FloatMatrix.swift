@@ -30,17 +30,6 @@ public enum FloatElementType: Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// Memory that a matrix view owns: allocated once, freed when the last view goes away.
-final class KernelMatrixStorage: @unchecked Sendable {
-    let bytes: UnsafeMutableRawBufferPointer
-
-    init(byteCount: Int) {
-        bytes = .allocate(byteCount: max(byteCount, 1), alignment: 64)
-    }
-
-    deinit { bytes.deallocate() }
-}
-
 /// A read-only row-major rows×cols matrix of F32, F16 or BF16 values, viewed in place
 /// (a GGUF tensor in an mmapped file, or memory this view owns). Weight matrices are
 /// stored out×in as in GGUF: `rows` outputs, `cols` inputs.
@@ -75,7 +64,7 @@ public struct FloatMatrix: @unchecked Sendable {
     public init(rows: Int, cols: Int, values: [Float], as elementType: FloatElementType = .f32) throws {
         let count = try FloatKernelError.product(rows, cols, "FloatMatrix")
         try FloatKernelError.expectCount(values.count, count, "FloatMatrix(values:)", "\(rows)×\(cols)")
-        let storage = KernelMatrixStorage(byteCount: count * elementType.bytesPerElement)
+        let storage = TensorStorage(byteCount: count * elementType.bytesPerElement)
         values.withUnsafeBufferPointer { src in
             guard let base = src.baseAddress, count > 0 else { return }
             switch elementType {

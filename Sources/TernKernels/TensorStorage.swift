@@ -10,5 +10,8 @@ public final class TensorStorage: @unchecked Sendable {
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
     }
 
+    /// The same memory as a buffer.
+    public var bytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: pointer, count: byteCount) }
+
     deinit { pointer.deallocate() }
 }

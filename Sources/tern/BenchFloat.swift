@@ -74,14 +74,12 @@ struct BenchFloat: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("threads: \(report.threads)  variant: \(report.variant)  (GFLOP/s, fastest call)")
-            print("op     shape (out x in)  n    weights  scalar    \(report.variant.padding(toLength: 9, withPad: " ", startingAt: 0))speedup")
+            var table = TablePrinter("OP", "SHAPE (OUT x IN)", "N", "WEIGHTS", "SCALAR", report.variant.uppercased(), "SPEEDUP")
             for c in cases {
-                print(c.op.padding(toLength: 7, withPad: " ", startingAt: 0)
-                      + c.shape.padding(toLength: 18, withPad: " ", startingAt: 0)
-                      + String(c.n).padding(toLength: 5, withPad: " ", startingAt: 0)
-                      + c.weights.padding(toLength: 9, withPad: " ", startingAt: 0)
-                      + String(format: "%-10.1f%-9.1f%.1fx", c.scalar_gflops, c.simd_gflops, c.speedup))
+                table.add([c.op, c.shape, String(c.n), c.weights, String(format: "%.1f", c.scalar_gflops),
+                           String(format: "%.1f", c.simd_gflops), String(format: "%.1fx", c.speedup)])
             }
+            print(table.render())
         }
     }
 

@@ -92,13 +92,12 @@ struct BenchKernels: ParsableCommand {
     private func printTable(_ r: Report) {
         print("memory read bandwidth: \(String(format: "%.1f", r.bandwidth_gbs)) GB/s  threads: \(r.threads)  variant: \(r.variant)  clock: \(r.clock)")
         print("weights cycled through \(String(format: "%.0f", r.weight_copies_mb)) MB of distinct copies")
-        print("shape (rows x cols)  n     format  GOPS      weight GB/s  % of bandwidth")
+        var table = TablePrinter("SHAPE (ROWS x COLS)", "N", "FORMAT", "GOPS", "WEIGHT GB/s", "% OF BANDWIDTH")
         for c in r.cases {
-            print(c.shape.padding(toLength: 20, withPad: " ", startingAt: 0)
-                  + String(c.n).padding(toLength: 6, withPad: " ", startingAt: 0)
-                  + c.format.padding(toLength: 8, withPad: " ", startingAt: 0)
-                  + String(format: "%-10.1f%-13.1f%.0f%%", c.gops, c.gbs, c.pct_bandwidth))
+            table.add([c.shape, String(c.n), c.format, String(format: "%.1f", c.gops),
+                       String(format: "%.1f", c.gbs), String(format: "%.0f%%", c.pct_bandwidth)])
         }
+        print(table.render())
     }
 }
 
