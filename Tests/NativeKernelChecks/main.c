@@ -14,6 +14,7 @@ void native_check(int ok, const char *what) {
 int main(void) {
     native_checks_pool();
     native_checks_ternary();
+    native_checks_float();
     printf("neon kernel checks: %d passed, %d failed\n", native_checks_passed, native_checks_failed);
     return native_checks_failed ? 1 : 0;
 }

@@ -4,4 +4,5 @@
 void native_check(int ok, const char *what);
 void native_checks_pool(void);
 void native_checks_ternary(void);
+void native_checks_float(void);
 #endif

@@ -4,4 +4,6 @@
 #include "tern_cpu.h"
 #include "tern_pool.h"
 #include "tern_ternary.h"
+#include "tern_float.h"
+#include "tern_quant.h"
 #endif
