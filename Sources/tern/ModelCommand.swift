@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `tern model …`: inspect model files.
+struct ModelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Inspect GGUF model files.",
+        subcommands: [ModelInfoCommand.self, ModelTokenizeCommand.self]
+    )
+}
