@@ -91,7 +91,7 @@ struct BlockQuantMatmulTests {
         var out = [Float]()
         for row in stride(from: 0, to: x.count, by: inner) {
             var blocks = [tern_q8_act](repeating: tern_q8_act(), count: inner / 32)
-            x[row..<(row + inner)].withContiguousStorageIfAvailable { tern_quantize_activations($0.baseAddress, inner, &blocks) }
+            x[row..<(row + inner)].withContiguousStorageIfAvailable { tern_q8_quantize_activations($0.baseAddress, inner, &blocks) }
             for b in blocks {
                 withUnsafeBytes(of: b.q) { q in out += q.map { Float(Int8(bitPattern: $0)) * b.d } }
             }
