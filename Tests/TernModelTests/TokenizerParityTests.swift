@@ -52,6 +52,12 @@ import TernModel
         }
     }
 
+    /// SmolLM2's vocabulary has no token for some control bytes; like llama.cpp, they are dropped.
+    @Test func bytesWithoutATokenAreDropped() throws {
+        let tokenizer = try Tokenizer(file: Self.smol.get())
+        #expect(tokenizer.decode(tokenizer.encode("a\u{4}b\u{4}\u{4}")) == "ab")
+    }
+
     @Test func longInputsEncodeQuickly() throws {
         let tokenizer = try Tokenizer(file: Self.smol.get())
         let paragraph = "Ternary weights take only three values: -1, 0 and +1. Le café coûte 3,50 €. "

@@ -39,7 +39,7 @@ struct BytePairEncoder: Sendable {
             let l = String(left), r = String(right)
             // Merges whose parts or result are not tokens can never apply to token symbols.
             guard let li = ids[l], let ri = ids[r], let result = ids[l + r] else { continue }
-            let pair = UInt64(UInt32(li)) << 32 | UInt64(UInt32(ri))
+            let pair = UInt64(UInt32(bitPattern: li)) << 32 | UInt64(UInt32(bitPattern: ri))
             if merges[pair] == nil { merges[pair] = Merge(rank: Int32(rank), result: result) }
         }
         self.merges = merges
@@ -56,7 +56,7 @@ struct BytePairEncoder: Sendable {
         var queue = MergeQueue(lengths: Array(repeating: 1, count: symbols.count))
         func consider(_ left: Int) {
             guard left >= 0, case let right = queue.next[left], right >= 0 else { return }
-            let pair = UInt64(UInt32(symbols[left])) << 32 | UInt64(UInt32(symbols[right]))
+            let pair = UInt64(UInt32(bitPattern: symbols[left])) << 32 | UInt64(UInt32(bitPattern: symbols[right]))
             if let m = merges[pair] { queue.push(left: left, cost: Double(m.rank), result: m.result) }
         }
         for i in symbols.indices { consider(i) }
