@@ -214,7 +214,7 @@ AVX2 static void rope_row(float *x, const float *cosd, const float *sind, size_t
     }
 }
 
-AVX2 static inline __m256 act8(tern_activation act, __m256 v) {
+AVX2 static inline __m256 act8(tern_ffn_activation act, __m256 v) {
     if (act == TERN_ACT_SILU) {
         __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
         return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
@@ -223,13 +223,13 @@ AVX2 static inline __m256 act8(tern_activation act, __m256 v) {
     return _mm256_mul_ps(r, r);
 }
 
-AVX2 static void activate(tern_activation act, const float *x, size_t n, float *y) {
+AVX2 static void activate(tern_ffn_activation act, const float *x, size_t n, float *y) {
     size_t k = 0;
     for (; k + 8 <= n; k += 8) _mm256_storeu_ps(y + k, act8(act, _mm256_loadu_ps(x + k)));
     for (; k < n; k++) y[k] = act == TERN_ACT_SILU ? tern_silu_scalar(x[k]) : tern_relu2_scalar(x[k]);
 }
 
-AVX2 static void gated(tern_activation act, const float *gate, const float *up, size_t n, float *y) {
+AVX2 static void gated(tern_ffn_activation act, const float *gate, const float *up, size_t n, float *y) {
     size_t k = 0;
     for (; k + 8 <= n; k += 8)
         _mm256_storeu_ps(y + k, _mm256_mul_ps(act8(act, _mm256_loadu_ps(gate + k)), _mm256_loadu_ps(up + k)));

@@ -212,7 +212,7 @@ AVX512 static void rope_row(float *x, const float *cosd, const float *sind, size
     }
 }
 
-AVX512 static inline __m512 act16(tern_activation act, __m512 v) {
+AVX512 static inline __m512 act16(tern_ffn_activation act, __m512 v) {
     if (act == TERN_ACT_SILU) {
         __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), v));
         return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
@@ -221,14 +221,14 @@ AVX512 static inline __m512 act16(tern_activation act, __m512 v) {
     return _mm512_mul_ps(r, r);
 }
 
-AVX512 static void activate(tern_activation act, const float *x, size_t n, float *y) {
+AVX512 static void activate(tern_ffn_activation act, const float *x, size_t n, float *y) {
     for (size_t k = 0; k < n; k += 16) {
         __mmask16 m = tail_mask(n - k);
         _mm512_mask_storeu_ps(y + k, m, act16(act, _mm512_maskz_loadu_ps(m, x + k)));
     }
 }
 
-AVX512 static void gated(tern_activation act, const float *gate, const float *up, size_t n, float *y) {
+AVX512 static void gated(tern_ffn_activation act, const float *gate, const float *up, size_t n, float *y) {
     for (size_t k = 0; k < n; k += 16) {
         __mmask16 m = tail_mask(n - k);
         _mm512_mask_storeu_ps(y + k, m, _mm512_mul_ps(act16(act, _mm512_maskz_loadu_ps(m, gate + k)), _mm512_maskz_loadu_ps(m, up + k)));

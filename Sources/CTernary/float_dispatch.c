@@ -168,7 +168,7 @@ int tern_rope(tern_float_variant variant, float *x, size_t tokens, size_t heads,
     return TERN_FV_OK;
 }
 
-int tern_activate(tern_float_variant variant, tern_activation act, const float *x, size_t n,
+int tern_activate(tern_float_variant variant, tern_ffn_activation act, const float *x, size_t n,
                   float *y) {
     const tern_float_kernels *k = tern_float_kernels_for(variant);
     if (!k) return TERN_FV_UNSUPPORTED;
@@ -176,7 +176,7 @@ int tern_activate(tern_float_variant variant, tern_activation act, const float *
     return TERN_FV_OK;
 }
 
-int tern_gated(tern_float_variant variant, tern_activation act, const float *gate,
+int tern_gated(tern_float_variant variant, tern_ffn_activation act, const float *gate,
                const float *up, size_t n, float *y) {
     const tern_float_kernels *k = tern_float_kernels_for(variant);
     if (!k) return TERN_FV_UNSUPPORTED;

@@ -181,19 +181,19 @@ static void rope_row(float *x, const float *cosd, const float *sind, size_t rot,
     }
 }
 
-static inline float32x4_t act4(tern_activation act, float32x4_t v) {
+static inline float32x4_t act4(tern_ffn_activation act, float32x4_t v) {
     if (act == TERN_ACT_SILU) return vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.0f), exp4(vnegq_f32(v))));
     float32x4_t r = vmaxq_f32(v, vdupq_n_f32(0.0f));
     return vmulq_f32(r, r);
 }
 
-static void activate(tern_activation act, const float *x, size_t n, float *y) {
+static void activate(tern_ffn_activation act, const float *x, size_t n, float *y) {
     size_t k = 0;
     for (; k + 4 <= n; k += 4) vst1q_f32(y + k, act4(act, vld1q_f32(x + k)));
     for (; k < n; k++) y[k] = act == TERN_ACT_SILU ? tern_silu_scalar(x[k]) : tern_relu2_scalar(x[k]);
 }
 
-static void gated(tern_activation act, const float *gate, const float *up, size_t n, float *y) {
+static void gated(tern_ffn_activation act, const float *gate, const float *up, size_t n, float *y) {
     size_t k = 0;
     for (; k + 4 <= n; k += 4) vst1q_f32(y + k, vmulq_f32(act4(act, vld1q_f32(gate + k)), vld1q_f32(up + k)));
     for (; k < n; k++)

@@ -69,11 +69,11 @@ static void rope_row(float *x, const float *cosd, const float *sind, size_t rot,
     }
 }
 
-static void activate(tern_activation act, const float *x, size_t n, float *y) {
+static void activate(tern_ffn_activation act, const float *x, size_t n, float *y) {
     for (size_t k = 0; k < n; k++) y[k] = act == TERN_ACT_SILU ? tern_silu_scalar(x[k]) : tern_relu2_scalar(x[k]);
 }
 
-static void gated(tern_activation act, const float *gate, const float *up, size_t n, float *y) {
+static void gated(tern_ffn_activation act, const float *gate, const float *up, size_t n, float *y) {
     for (size_t k = 0; k < n; k++)
         y[k] = (act == TERN_ACT_SILU ? tern_silu_scalar(gate[k]) : tern_relu2_scalar(gate[k])) * up[k];
 }

@@ -33,8 +33,8 @@ typedef struct {
     /// (adjacent) or k ± rot/2 (neox); the tables already hold the pair's signs.
     void (*rope_row)(float *x, const float *cosd, const float *sind, size_t rot,
                      tern_rope_layout layout);
-    void (*activate)(tern_activation act, const float *x, size_t n, float *y);
-    void (*gated)(tern_activation act, const float *gate, const float *up, size_t n, float *y);
+    void (*activate)(tern_ffn_activation act, const float *x, size_t n, float *y);
+    void (*gated)(tern_ffn_activation act, const float *gate, const float *up, size_t n, float *y);
 } tern_float_kernels;
 
 extern const tern_float_kernels tern_float_kernels_scalar;

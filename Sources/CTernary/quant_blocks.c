@@ -117,7 +117,7 @@ void tern_quantize_q8_0(const float *src, void *dst, size_t n) {
     }
 }
 
-void tern_q8_quantize_activations(const float *x, size_t n, tern_q8_act *dst) {
+void tern_quantize_q8_act(const float *x, size_t n, tern_q8_act *dst) {
     for (size_t b = 0; b < n / 32; b++, x += 32, dst++) {
         float amax = 0.0f;
         for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));

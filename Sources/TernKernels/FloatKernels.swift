@@ -17,7 +17,7 @@ public enum FFNActivation: Sendable {
     /// max(x, 0)², BitNet b1.58 2B-4T's `relu2`.
     case relu2
 
-    var raw: tern_activation { self == .silu ? TERN_ACT_SILU : TERN_ACT_RELU2 }
+    var raw: tern_ffn_activation { self == .silu ? TERN_ACT_SILU : TERN_ACT_RELU2 }
 }
 
 /// Float operations of the model runtime on caller-owned buffers (no allocation of
@@ -48,8 +48,8 @@ public enum FloatKernels {
                           weights.bytes.baseAddress, weights.cols, dx.baseAddress), op, variant)
     }
 
-    /// y = x / sqrt(mean(x²) + eps) · weight for each row of length `weight.count` (or
-    /// `rowLength` without weight). `y` may be `x`.
+    /// y = x / sqrt(mean(x²) + eps) · weight for each row of `rowLength` values (weight,
+    /// when given, has `rowLength` values too). `y` may be `x`.
     public static func rmsNorm(_ x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>?,
                                rowLength d: Int, eps: Float, into y: UnsafeMutableBufferPointer<Float>,
                                variant: FloatKernelVariant = .automatic) throws {

@@ -90,7 +90,7 @@ struct BenchFloat: ParsableCommand {
         guard let v = FloatKernelVariant.allCases.first(where: { "\($0)" == name }), v != .automatic, v != .scalar else {
             throw ValidationError("unknown variant '\(name)'; choose avx2, avx512 or neon")
         }
-        guard v.supportsFloatKernels, v.supportsQuantKernels else { throw ValidationError("variant \(name) is not available on this CPU") }
+        guard v.supportsFloatKernels else { throw ValidationError("variant \(name) is not available on this CPU") }
         return v
     }
 
@@ -116,7 +116,7 @@ private enum WeightKind {
                 _ pool: ThreadPool, _ v: FloatKernelVariant) throws {
         switch self {
         case .float(let w): try FloatKernels.matmul(x, rows: n, weights: w, into: y, pool: pool, variant: v)
-        case .quant(let w): try BlockQuantKernels.matmul(x, rows: n, weights: w, into: y, pool: pool, variant: v)
+        case .quant(let w): try BlockQuantKernels.matmul(x, rows: n, weights: w, into: y, pool: pool, variant: Self.quantVariant(v))
         }
     }
 
@@ -126,6 +126,12 @@ private enum WeightKind {
         case .float(let w): try FloatKernels.matmulTransposed(g, rows: n, weights: w, into: dx, pool: pool, variant: v)
         case .quant(let w): try BlockQuantKernels.matmulTransposed(g, rows: n, weights: w, into: dx, pool: pool, variant: v)
         }
+    }
+
+    /// AVX-512 without VNNI runs the float kernels but not the int8 ones: fall back to the
+    /// best int8 variant there.
+    private static func quantVariant(_ v: FloatKernelVariant) -> FloatKernelVariant {
+        v.supportsQuantKernels ? v : .automatic
     }
 }
 

@@ -142,11 +142,11 @@ static void check_rows(void) {
 
     ok = 1;
     for (int act = 0; act < 2; act++) {
-        tern_activate(TERN_FV_SCALAR, (tern_activation)act, x, ROWS * D, ref);
-        tern_activate(TERN_FV_NEON, (tern_activation)act, x, ROWS * D, got);
+        tern_activate(TERN_FV_SCALAR, (tern_ffn_activation)act, x, ROWS * D, ref);
+        tern_activate(TERN_FV_NEON, (tern_ffn_activation)act, x, ROWS * D, got);
         ok &= close_all(got, ref, ROWS * D, 2e-6f, 1e-6f);
-        tern_gated(TERN_FV_SCALAR, (tern_activation)act, x, wt, D, ref);
-        tern_gated(TERN_FV_NEON, (tern_activation)act, x, wt, D, got);
+        tern_gated(TERN_FV_SCALAR, (tern_ffn_activation)act, x, wt, D, ref);
+        tern_gated(TERN_FV_NEON, (tern_ffn_activation)act, x, wt, D, got);
         ok &= close_all(got, ref, D, 2e-6f, 1e-6f);
     }
     native_check(ok, "float: NEON SiLU / ReLU² / gated match scalar");

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TernKernels
 
-private func fixture(_ name: String) throws -> [UInt8] {
+private func blockQuantFixture(_ name: String) throws -> [UInt8] {
     let url = try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"))
     return [UInt8](try Data(contentsOf: url))
 }
@@ -38,7 +38,7 @@ struct BlockQuantFormatTests {
     @Test(arguments: BlockQuantFormat.allCases)
     func dequantizationIsBitExactWithGGUFPy(format: BlockQuantFormat) throws {
         let name = try #require(fixtureNames[format])
-        let blocks = try fixture("\(name).blocks"), expected = floats(try fixture("\(name).f32"))
+        let blocks = try blockQuantFixture("\(name).blocks"), expected = floats(try blockQuantFixture("\(name).f32"))
         let rows = blocks.count / format.blockBytes
         let matrix = try BlockQuantMatrix(format: format, rows: rows, cols: format.blockElements, copying: blocks)
         let values = try kernelOutput(count: expected.count) { try matrix.dequantizeRows(0..<rows, into: $0) }
@@ -51,8 +51,8 @@ struct BlockQuantFormatTests {
     }
 
     @Test func q8_0QuantizationIsBitExactWithGGUFPy() throws {
-        let input = floats(try fixture("q8_0-quantize.input.f32"))
-        let expected = try fixture("q8_0-quantize.blocks")
+        let input = floats(try blockQuantFixture("q8_0-quantize.input.f32"))
+        let expected = try blockQuantFixture("q8_0-quantize.blocks")
         let blocks = try input.withUnsafeBufferPointer { try BlockQuantKernels.quantizeQ8_0($0) }
         #expect(blocks == expected)
     }
@@ -91,7 +91,7 @@ struct BlockQuantMatmulTests {
         var out = [Float]()
         for row in stride(from: 0, to: x.count, by: inner) {
             var blocks = [tern_q8_act](repeating: tern_q8_act(), count: inner / 32)
-            x[row..<(row + inner)].withContiguousStorageIfAvailable { tern_q8_quantize_activations($0.baseAddress, inner, &blocks) }
+            x[row..<(row + inner)].withContiguousStorageIfAvailable { tern_quantize_q8_act($0.baseAddress, inner, &blocks) }
             for b in blocks {
                 withUnsafeBytes(of: b.q) { q in out += q.map { Float(Int8(bitPattern: $0)) * b.d } }
             }

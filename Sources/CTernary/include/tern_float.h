@@ -77,12 +77,12 @@ int tern_rope(tern_float_variant variant, float *x, size_t tokens, size_t heads,
               size_t head_dim, size_t rot_dims, const int32_t *positions, float freq_base,
               tern_rope_layout layout, int inverse);
 
-typedef enum { TERN_ACT_SILU = 0, TERN_ACT_RELU2 = 1 } tern_activation;
+typedef enum { TERN_ACT_SILU = 0, TERN_ACT_RELU2 = 1 } tern_ffn_activation;
 /// y = act(x) elementwise.
-int tern_activate(tern_float_variant variant, tern_activation act, const float *x, size_t n,
+int tern_activate(tern_float_variant variant, tern_ffn_activation act, const float *x, size_t n,
                   float *y);
 /// y = act(gate) · up elementwise (the gated FFN).
-int tern_gated(tern_float_variant variant, tern_activation act, const float *gate,
+int tern_gated(tern_float_variant variant, tern_ffn_activation act, const float *gate,
                const float *up, size_t n, float *y);
 
 #ifdef __cplusplus

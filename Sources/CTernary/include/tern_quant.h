@@ -42,7 +42,7 @@ typedef struct {
 } tern_q8_act;
 
 /// Quantizes n activations (n % 32 == 0) into n/32 blocks: d = max|x|/127, q = round(x/d).
-void tern_q8_quantize_activations(const float *x, size_t n, tern_q8_act *dst);
+void tern_quantize_q8_act(const float *x, size_t n, tern_q8_act *dst);
 
 /// 1 when the quantized kernels of `variant` can run here (AVX-512 needs VNNI).
 int tern_quant_variant_supported(tern_float_variant variant);
