@@ -18,50 +18,50 @@ AVX512 static inline __m512i plane_codes(__m512i m) {
 
 AVX512 static inline __m512i times3(__m512i m) { return _mm512_add_epi8(_mm512_add_epi8(m, m), m); }
 
-AVX512 static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) {
-    size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *row = w->packed + (r0 + i) * row_bytes;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
-        for (size_t g = 0; g < groups; g++) {
-            const int8_t *x = q + g * TERN_T5_GROUP;
-            __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
-            a0 = _mm512_dpbusd_epi32(a0, plane_codes(m), _mm512_loadu_si512(x));
-            m = times3(m);
-            a1 = _mm512_dpbusd_epi32(a1, plane_codes(m), _mm512_loadu_si512(x + 64));
-            m = times3(m);
-            a2 = _mm512_dpbusd_epi32(a2, plane_codes(m), _mm512_loadu_si512(x + 128));
-            m = times3(m);
-            a3 = _mm512_dpbusd_epi32(a3, plane_codes(m), _mm512_loadu_si512(x + 192));
-            m = times3(m);
-            a4 = _mm512_dpbusd_epi32(a4, plane_codes(m), _mm512_loadu_si512(x + 256));
-        }
-        __m512i s = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(_mm512_add_epi32(a2, a3), a4));
-        out[i] = _mm512_reduce_add_epi32(s);
-    }
+/// GEMV without extracting trits: with m_j = q*3^j mod 256, trit j is c_j = floor(3*m_j/256)
+/// and m_{j+1} = 3*m_j - 256*c_j, so c_j = (3*m_j - m_{j+1}) / 256 exactly, for every byte.
+/// Hence dot(c_j, x) = (3*dot(m_j, x) - dot(m_{j+1}, x)) / 256: two VPDPBUSD on the raw
+/// bytes m_j (unsigned) per plane, and the only decode work left is m -> 3m (two adds).
+/// An int32 lane of one accumulator grows by at most 3*4*255*128 per group, so lanes are
+/// folded into 64-bit totals every GEMV_FOLD_GROUPS groups, before they could wrap.
+#define GEMV_FOLD_GROUPS 4096
+
+AVX512 static inline int64_t lanes_to_i64(__m512i v) {
+    return _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
+                                                    _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1))));
 }
 
-/// gemv_rows for NT tokens: each decoded plane feeds NT dot products. Two accumulator sets
-/// (even / odd planes) keep the VPDPBUSD dependency chains short.
 AVX512 static inline __attribute__((always_inline)) void gemv_nt(const tern_t5_matrix *w, const int8_t *q, size_t stride,
                                                                  const int nt, size_t r0, size_t n, int32_t *out) {
     size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *row = w->packed + (r0 + i) * row_bytes;
-        __m512i acc[2][TERN_GEMV_TOKENS];
-        for (int t = 0; t < nt; t++) acc[0][t] = acc[1][t] = _mm512_setzero_si512();
-        for (size_t g = 0; g < groups; g++) {
-            __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
-            for (int j = 0; j < 5; j++) {
-                if (j) m = times3(m);
-                __m512i codes = plane_codes(m);
-                for (int t = 0; t < nt; t++)
-                    acc[j & 1][t] = _mm512_dpbusd_epi32(acc[j & 1][t], codes,
-                                                        _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64));
+        int64_t total[TERN_GEMV_TOKENS] = {0};
+        for (size_t g0 = 0; g0 < groups; g0 += GEMV_FOLD_GROUPS) {
+            size_t g1 = groups - g0 < GEMV_FOLD_GROUPS ? groups : g0 + GEMV_FOLD_GROUPS;
+            __m512i a[2][TERN_GEMV_TOKENS], b[2][TERN_GEMV_TOKENS]; // even / odd planes: short chains
+            for (int t = 0; t < nt; t++) a[0][t] = a[1][t] = b[0][t] = b[1][t] = _mm512_setzero_si512();
+            for (size_t g = g0; g < g1; g++) {
+                __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
+                for (int j = 0; j < 5; j++) {
+                    __m512i next = times3(m);
+                    for (int t = 0; t < nt; t++) {
+                        __m512i xv = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
+                        a[j & 1][t] = _mm512_dpbusd_epi32(a[j & 1][t], m, xv);
+                        b[j & 1][t] = _mm512_dpbusd_epi32(b[j & 1][t], next, xv);
+                    }
+                    m = next;
+                }
             }
+            for (int t = 0; t < nt; t++)
+                total[t] += 3 * (lanes_to_i64(a[0][t]) + lanes_to_i64(a[1][t])) - lanes_to_i64(b[0][t]) - lanes_to_i64(b[1][t]);
         }
-        for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = _mm512_reduce_add_epi32(_mm512_add_epi32(acc[0][t], acc[1][t]));
+        for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = (int32_t)(total[t] / 256);
     }
+}
+
+AVX512 static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) {
+    gemv_nt(w, q, 0, 1, r0, n, out);
 }
 
 AVX512 static void gemv_tokens(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens,
@@ -69,8 +69,7 @@ AVX512 static void gemv_tokens(const tern_t5_matrix *w, const int8_t *q, size_t 
     switch (tokens) {
     case 1: gemv_nt(w, q, stride, 1, r0, n, out); break;
     case 2: gemv_nt(w, q, stride, 2, r0, n, out); break;
-    case 3: gemv_nt(w, q, stride, 3, r0, n, out); break;
-    default: gemv_nt(w, q, stride, 4, r0, n, out); break;
+    default: gemv_nt(w, q, stride, 3, r0, n, out); break;
     }
 }
 
@@ -155,6 +154,7 @@ AVX512 static void unpack_tile(const tern_t5_matrix *w, size_t r0, size_t kp, ui
         }                                                                                               \
     }
 MICRO(8)
+MICRO(4)
 MICRO(1)
 
 AVX512 static void gemm_block(const tern_t5_matrix *w, size_t r0, const tern_activations *x, uint8_t *scratch, int32_t *out) {
@@ -162,6 +162,7 @@ AVX512 static void gemm_block(const tern_t5_matrix *w, size_t r0, const tern_act
     unpack_tile(w, r0, kp, scratch);
     size_t t = 0;
     for (; t + 8 <= x->tokens; t += 8) micro_32x8(scratch, kp, x->q + t * x->stride, x->stride, out + t * TERN_GEMM_ROW_BLOCK);
+    for (; t + 4 <= x->tokens; t += 4) micro_32x4(scratch, kp, x->q + t * x->stride, x->stride, out + t * TERN_GEMM_ROW_BLOCK);
     for (; t < x->tokens; t++) micro_32x1(scratch, kp, x->q + t * x->stride, x->stride, out + t * TERN_GEMM_ROW_BLOCK);
 }
 

@@ -9,8 +9,8 @@
 
 /// Up to this many tokens the product decodes weights on the fly (GEMV kernel, a few
 /// tokens at a time); beyond it, rows are unpacked once into int8 tiles (GEMM kernel).
-#define TERN_GEMV_MAX_TOKENS 4
-#define TERN_GEMV_TOKENS 4
+#define TERN_GEMV_MAX_TOKENS 3
+#define TERN_GEMV_TOKENS 3
 
 /// The per-variant pieces the dispatcher (ternary_dispatch.c) runs on the pool.
 typedef struct {
