@@ -14,6 +14,7 @@ public enum LogitSelection: Sendable {
 public final class InferenceSession {
     public let model: TransformerModel
     public let pool: ThreadPool?
+    public let precision: MatmulPrecision
     /// Tokens in the cache, i.e. the position of the next token.
     public private(set) var position = 0
     public var capacity: Int { cache.capacity }
@@ -24,10 +25,13 @@ public final class InferenceSession {
     /// - Parameters:
     ///   - contextLength: cache capacity in tokens; defaults to the model's context length.
     ///   - pool: the thread pool every kernel runs on (nil = the calling thread only).
-    public init(model: TransformerModel, contextLength: Int? = nil, pool: ThreadPool? = nil) {
+    ///   - precision: int8 activations (fast, as llama.cpp) or float32 (reference checks).
+    public init(model: TransformerModel, contextLength: Int? = nil, pool: ThreadPool? = nil,
+                precision: MatmulPrecision = .int8Activations) {
         let hp = model.parameters
         self.model = model
         self.pool = pool
+        self.precision = precision
         cache = KVCache(layers: hp.blockCount, capacity: max(1, contextLength ?? hp.contextLength),
                         kvDimension: hp.headCountKV * hp.headDimension)
     }
@@ -64,7 +68,7 @@ public final class InferenceSession {
         let input = LinearInput(UnsafeBufferPointer(s.normed.rows(first..<n, width: e)), tokens: rows,
                                 activations: s.activations(tokens: rows, cols: e))
         var logits = [Float](repeating: 0, count: rows * model.vocabularySize)
-        try logits.withUnsafeMutableBufferPointer { try model.output.forward(input, into: $0, pool: pool) }
+        try logits.withUnsafeMutableBufferPointer { try model.output.forward(input, precision: precision, into: $0, pool: pool) }
         return logits
     }
 
@@ -81,9 +85,9 @@ public final class InferenceSession {
         let values = cache.values(layer: layer) + position * kvDim
         let newKeys = UnsafeMutableBufferPointer(start: keys, count: n * kvDim)
         let newValues = UnsafeMutableBufferPointer(start: values, count: n * kvDim)
-        try block.query.forward(attentionInput, into: s.query, pool: pool)
-        try block.key.forward(attentionInput, into: newKeys, pool: pool)
-        try block.value.forward(attentionInput, into: newValues, pool: pool)
+        try block.query.forward(attentionInput, precision: precision, into: s.query, pool: pool)
+        try block.key.forward(attentionInput, precision: precision, into: newKeys, pool: pool)
+        try block.value.forward(attentionInput, precision: precision, into: newValues, pool: pool)
         try FloatKernels.rope(s.query, heads: hp.headCount, headDim: hp.headDimension, rotatedDims: hp.ropeDimensionCount,
                               positions: positions, freqBase: freqBase, layout: model.ropeLayout)
         try FloatKernels.rope(newKeys, heads: hp.headCountKV, headDim: hp.headDimension, rotatedDims: hp.ropeDimensionCount,
@@ -94,18 +98,18 @@ public final class InferenceSession {
                           scores: s.scores, into: s.attention)
         if let subNorm = block.attentionSubNorm { try normalize(s.attention, weight: subNorm, into: s.attention) }
         let projectionInput = LinearInput(UnsafeBufferPointer(s.attention), tokens: n, activations: s.activations(tokens: n, cols: e))
-        try block.attentionOutput.forward(projectionInput, into: s.projection, pool: pool)
+        try block.attentionOutput.forward(projectionInput, precision: precision, into: s.projection, pool: pool)
         addInPlace(s.hidden, s.projection)
 
         // Feed-forward: down(act(gate·x) ⊙ up·x).
         try normalize(s.hidden, weight: block.ffnNorm, into: s.normed)
         let ffnInput = LinearInput(UnsafeBufferPointer(s.normed), tokens: n, activations: s.activations(tokens: n, cols: e))
-        try block.gate.forward(ffnInput, into: s.gate, pool: pool)
-        try block.up.forward(ffnInput, into: s.up, pool: pool)
+        try block.gate.forward(ffnInput, precision: precision, into: s.gate, pool: pool)
+        try block.up.forward(ffnInput, precision: precision, into: s.up, pool: pool)
         try FloatKernels.gated(model.activation, gate: UnsafeBufferPointer(s.gate), up: UnsafeBufferPointer(s.up), into: s.gate)
         if let subNorm = block.ffnSubNorm { try normalize(s.gate, weight: subNorm, into: s.gate) }
         let downInput = LinearInput(UnsafeBufferPointer(s.gate), tokens: n, activations: s.activations(tokens: n, cols: ff))
-        try block.down.forward(downInput, into: s.projection, pool: pool)
+        try block.down.forward(downInput, precision: precision, into: s.projection, pool: pool)
         addInPlace(s.hidden, s.projection)
     }
 

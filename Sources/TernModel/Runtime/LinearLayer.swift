@@ -114,19 +114,62 @@ public struct Linear: Sendable {
     }
 
     /// y[t·outputCount + r] = Σ W[r][c]·x[t·inputCount + c] for every token t.
-    func forward(_ input: LinearInput, into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
-        switch weights {
-        case .ternary(let m):
-            try m.gemm(try input.quantized(), into: y, pool: pool)
-        case .blockQuant(let m):
-            try BlockQuantKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
-        case .float(let m):
+    func forward(_ input: LinearInput, precision: MatmulPrecision, into y: UnsafeMutableBufferPointer<Float>,
+                 pool: ThreadPool?) throws {
+        switch (weights, precision) {
+        case (.float(let m), _):
             try FloatKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
+        case (.ternary(let m), .int8Activations):
+            try m.gemm(try input.quantized(), into: y, pool: pool)
+        case (.blockQuant(let m), .int8Activations):
+            try BlockQuantKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
+        case (_, .float32):
+            try forwardInFloat(input, into: y, pool: pool)
         }
         if let outputScale {
             for i in y.indices { y[i] *= outputScale }
         }
     }
+
+    /// Rows of weights decoded per step of the float path (bounds its scratch memory).
+    private static let floatChunkRows = 1024
+
+    /// The float32 path: decodes `floatChunkRows` weight rows at a time and multiplies them
+    /// in float, so no activation is rounded to int8.
+    private func forwardInFloat(_ input: LinearInput, into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
+        let rows = outputCount, cols = inputCount, n = input.tokens
+        guard y.count == n * rows else {
+            throw TensorShapeError("output of \(name) for \(n) tokens: expected \(n * rows) values, got \(y.count)")
+        }
+        let chunk = min(rows, Self.floatChunkRows)
+        let decoded = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk * cols)
+        let partial = UnsafeMutableBufferPointer<Float>.allocate(capacity: n * chunk)
+        defer {
+            decoded.deallocate()
+            partial.deallocate()
+        }
+        for start in stride(from: 0, to: rows, by: chunk) {
+            let count = min(chunk, rows - start)
+            for r in 0..<count {
+                try weights.copyRow(start + r, into: UnsafeMutableBufferPointer(rebasing: decoded[(r * cols)..<((r + 1) * cols)]))
+            }
+            let slice = try FloatMatrix(elementType: .f32, rows: count, cols: cols,
+                                        bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: decoded[0..<(count * cols)])))
+            let out = UnsafeMutableBufferPointer(rebasing: partial[0..<(n * count)])
+            try FloatKernels.matmul(input.values, rows: n, weights: slice, into: out, pool: pool)
+            for t in 0..<n {
+                for r in 0..<count { y[t * rows + start + r] = out[t * count + r] }
+            }
+        }
+    }
+}
+
+/// How projections multiply: the way llama.cpp and bitnet.cpp do (activations rounded to
+/// int8, fastest), or in float32 throughout (weights decoded a chunk at a time; slower,
+/// for checking a model against a float reference).
+public enum MatmulPrecision: Sendable {
+    case int8Activations
+    case float32
 }
 
 /// A small float tensor (norm weights, scales) copied out of the file as F32.
