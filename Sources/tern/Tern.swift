@@ -12,6 +12,6 @@ struct Tern: AsyncParsableCommand {
             what this machine can do.
             """,
         version: TernVersion.string,
-        subcommands: [Bench.self, ModelCommand.self]
+        subcommands: [Bench.self, ModelCommand.self, RunCommand.self]
     )
 }
