@@ -47,6 +47,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Wrap the prompt as a user message with the model's chat template.")
     var chat = false
 
+    @Option(help: "Chat template for --chat when the model has none or it is not recognized: \(ChatTemplate.flagNames.joined(separator: "|")).")
+    var chatTemplate: String?
+
     @Flag(help: "Multiply in float32 instead of int8 activations (slower, closest to the float model).")
     var float32 = false
 
@@ -60,11 +63,15 @@ struct RunCommand: AsyncParsableCommand {
         let file = try GGUFFile(path: model)
         let tokenizer = try Tokenizer(file: file)
         let transformer = try TransformerModel(file: file)
+        let template = try chatTemplate.map { try ChatTemplate(name: $0) } ?? (chat ? try ChatTemplate(file: file) : nil)
         let text = chat
-            ? try ChatTemplate(file: file).render([ChatMessage(role: "user", content: prompt)], addGenerationPrompt: true)
+            ? template!.render([ChatMessage(role: "user", content: prompt)], addGenerationPrompt: true)
             : prompt
         let promptTokens = tokenizer.encode(text)
         let contextLength = context ?? min(transformer.parameters.contextLength, 4096)
+        guard promptTokens.count <= contextLength else {
+            throw RuntimeError.contextFull(position: 0, tokens: promptTokens.count, capacity: contextLength)
+        }
         let session = InferenceSession(model: transformer, contextLength: contextLength, pool: ThreadPool(threads: threads),
                                        precision: float32 ? .float32 : .int8Activations)
         var sampling = SamplingConfiguration()
