@@ -102,8 +102,9 @@ typedef struct {
 } tern_activations;
 
 /// y[t*rows + r] = (sum_k w[r][k]*q[t][k]) * row_scale[r] * dequant[t]. `y` holds
-/// tokens*rows floats. One token uses the GEMV kernel, more use the GEMM kernel; the
-/// integer sums are exact, so every variant and thread count gives identical bits.
+/// tokens*rows floats. Up to 3 tokens use the GEMV kernel (weights decoded on the fly),
+/// more use the GEMM kernel (rows unpacked to int8 tiles once per call); the integer sums
+/// are exact, so every variant and thread count gives identical bits.
 /// Caller guarantees x->cols == w->cols and x->stride == tern_activation_stride(cols).
 void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
                     const tern_activations *x, float *y);
