@@ -1,0 +1,183 @@
+import TernKernels
+
+/// The weights of one projection in whatever form the file stores them: ternary
+/// (repacked once into the engine's T5 layout), block-quantized or float (both viewed in
+/// place inside the mapped file, never expanded).
+public enum LinearWeights: @unchecked Sendable {
+    case ternary(TernaryMatrix)
+    case blockQuant(BlockQuantMatrix)
+    case float(FloatMatrix)
+
+    /// Reads `tensor` of `file` as an outputs×inputs matrix.
+    init(tensor: GGUFTensorInfo, file: GGUFFile) throws {
+        let rows = tensor.rowCount, cols = tensor.rowLength
+        let bytes = file.data(of: tensor)
+        if let format = BlockQuantFormat(ggmlType: tensor.type.rawValue) {
+            self = .blockQuant(try BlockQuantMatrix(format: format, rows: rows, cols: cols, bytes: bytes, owner: file))
+        } else if let element = FloatElementType(ggmlType: tensor.type.rawValue) {
+            self = .float(try FloatMatrix(elementType: element, rows: rows, cols: cols, bytes: bytes, owner: file))
+        } else if let encoding = Self.ternaryEncoding(tensor.type) {
+            self = .ternary(try TernaryMatrix(encoding: encoding, bytes: bytes, rows: rows, cols: cols))
+        } else {
+            throw RuntimeError.unsupportedTensorType(tensor: tensor.name, type: tensor.type.description)
+        }
+    }
+
+    private static func ternaryEncoding(_ type: GGUFTensorType) -> TernaryEncoding? {
+        switch type {
+        case .tq1_0: .tq1_0
+        case .tq2_0: .tq2_0
+        case .i2s: .i2s
+        default: nil
+        }
+    }
+
+    var rows: Int {
+        switch self {
+        case .ternary(let m): m.rows
+        case .blockQuant(let m): m.rows
+        case .float(let m): m.rows
+        }
+    }
+
+    var cols: Int {
+        switch self {
+        case .ternary(let m): m.cols
+        case .blockQuant(let m): m.cols
+        case .float(let m): m.cols
+        }
+    }
+
+    /// Row `row` as floats into `out` (an embedding lookup reads only the rows it needs).
+    func copyRow(_ row: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
+        switch self {
+        case .blockQuant(let m):
+            try m.dequantizeRows(row..<(row + 1), into: out)
+        case .float(let m):
+            let values = try m.row(row)
+            _ = out.initialize(from: values)
+        case .ternary(let m):
+            _ = out.initialize(from: m.values(row: row))
+        }
+    }
+}
+
+/// The input of one or more projections: `tokens` rows of `cols` floats. Ternary weights
+/// need the input as int8 per-token activations; they are quantized on first use and
+/// shared by every projection that reads the same input (Q, K and V; gate and up).
+final class LinearInput {
+    let values: UnsafeBufferPointer<Float>
+    let tokens: Int
+    private let activations: QuantizedActivations
+    private var isQuantized = false
+
+    /// `activations` is scratch space of tokens × cols, reused across calls.
+    init(_ values: UnsafeBufferPointer<Float>, tokens: Int, activations: QuantizedActivations) {
+        self.values = values
+        self.tokens = tokens
+        self.activations = activations
+    }
+
+    func quantized() throws -> QuantizedActivations {
+        if !isQuantized {
+            try activations.quantize(values)
+            isQuantized = true
+        }
+        return activations
+    }
+}
+
+/// One projection y = W·x (+ the optional per-tensor `.scale` of BitNet checkpoints).
+public struct Linear: Sendable {
+    public let name: String
+    public let weights: LinearWeights
+    /// The per-tensor `.scale` companion, multiplied into the output.
+    public let outputScale: Float?
+
+    public var inputCount: Int { weights.cols }
+    public var outputCount: Int { weights.rows }
+
+    init(_ weight: ModelWeight, file: GGUFFile) throws {
+        try self.init(tensor: weight.tensor, scale: weight.scale, file: file)
+    }
+
+    init(tensor: GGUFTensorInfo, scale: GGUFTensorInfo?, file: GGUFFile) throws {
+        name = tensor.name
+        weights = try LinearWeights(tensor: tensor, file: file)
+        if let scale {
+            let values = try floatVector(scale, file: file)
+            guard values.count == 1 else { throw RuntimeError.badScaleTensor(tensor: scale.name, elements: values.count) }
+            outputScale = values[0]
+        } else {
+            outputScale = nil
+        }
+    }
+
+    /// y[t·outputCount + r] = Σ W[r][c]·x[t·inputCount + c] for every token t.
+    func forward(_ input: LinearInput, precision: MatmulPrecision, into y: UnsafeMutableBufferPointer<Float>,
+                 pool: ThreadPool?) throws {
+        switch (weights, precision) {
+        case (.float(let m), _):
+            try FloatKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
+        case (.ternary(let m), .int8Activations):
+            try m.gemm(try input.quantized(), into: y, pool: pool)
+        case (.blockQuant(let m), .int8Activations):
+            try BlockQuantKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
+        case (_, .float32):
+            try forwardInFloat(input, into: y, pool: pool)
+        }
+        if let outputScale {
+            for i in y.indices { y[i] *= outputScale }
+        }
+    }
+
+    /// Rows of weights decoded per step of the float path (bounds its scratch memory).
+    private static let floatChunkRows = 1024
+
+    /// The float32 path: decodes `floatChunkRows` weight rows at a time and multiplies them
+    /// in float, so no activation is rounded to int8.
+    private func forwardInFloat(_ input: LinearInput, into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
+        let rows = outputCount, cols = inputCount, n = input.tokens
+        guard y.count == n * rows else {
+            throw TensorShapeError("output of \(name) for \(n) tokens: expected \(n * rows) values, got \(y.count)")
+        }
+        let chunk = min(rows, Self.floatChunkRows)
+        let decoded = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk * cols)
+        let partial = UnsafeMutableBufferPointer<Float>.allocate(capacity: n * chunk)
+        defer {
+            decoded.deallocate()
+            partial.deallocate()
+        }
+        for start in stride(from: 0, to: rows, by: chunk) {
+            let count = min(chunk, rows - start)
+            for r in 0..<count {
+                try weights.copyRow(start + r, into: UnsafeMutableBufferPointer(rebasing: decoded[(r * cols)..<((r + 1) * cols)]))
+            }
+            let slice = try FloatMatrix(elementType: .f32, rows: count, cols: cols,
+                                        bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: decoded[0..<(count * cols)])))
+            let out = UnsafeMutableBufferPointer(rebasing: partial[0..<(n * count)])
+            try FloatKernels.matmul(input.values, rows: n, weights: slice, into: out, pool: pool)
+            for t in 0..<n {
+                for r in 0..<count { y[t * rows + start + r] = out[t * count + r] }
+            }
+        }
+    }
+}
+
+/// How projections multiply: the way llama.cpp and bitnet.cpp do (activations rounded to
+/// int8, fastest), or in float32 throughout (weights decoded a chunk at a time; slower,
+/// for checking a model against a float reference).
+public enum MatmulPrecision: Sendable {
+    case int8Activations
+    case float32
+}
+
+/// A small float tensor (norm weights, scales) copied out of the file as F32.
+func floatVector(_ tensor: GGUFTensorInfo, file: GGUFFile) throws -> [Float] {
+    guard let element = FloatElementType(ggmlType: tensor.type.rawValue) else {
+        throw RuntimeError.unsupportedTensorType(tensor: tensor.name, type: tensor.type.description)
+    }
+    let matrix = try FloatMatrix(elementType: element, rows: 1, cols: tensor.elementCount,
+                                 bytes: file.data(of: tensor), owner: file)
+    return try matrix.row(0)
+}

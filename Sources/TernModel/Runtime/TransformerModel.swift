@@ -1,0 +1,65 @@
+import TernKernels
+
+/// The weights of one transformer block, ready for inference.
+struct TransformerBlock: Sendable {
+    let attentionNorm: [Float]
+    let ffnNorm: [Float]
+    let query, key, value, attentionOutput, gate, up, down: Linear
+    /// bitnet only: RMS norms before `attentionOutput` and before `down`.
+    let attentionSubNorm: [Float]?
+    let ffnSubNorm: [Float]?
+
+    init(_ t: LayerTensors, file: GGUFFile) throws {
+        attentionNorm = try floatVector(t.attentionNorm, file: file)
+        ffnNorm = try floatVector(t.ffnNorm, file: file)
+        query = try Linear(t.query, file: file)
+        key = try Linear(t.key, file: file)
+        value = try Linear(t.value, file: file)
+        attentionOutput = try Linear(t.attentionOutput, file: file)
+        gate = try Linear(t.gate, file: file)
+        up = try Linear(t.up, file: file)
+        down = try Linear(t.down, file: file)
+        attentionSubNorm = try t.attentionSubNorm.map { try floatVector($0, file: file) }
+        ffnSubNorm = try t.ffnSubNorm.map { try floatVector($0, file: file) }
+    }
+}
+
+/// A llama or bitnet model loaded for inference: weights stay in their stored form
+/// (ternary repacked, quantized and float viewed in the mapped file). Immutable and
+/// shareable; the per-conversation state lives in an `InferenceSession`.
+public final class TransformerModel: Sendable {
+    public let file: GGUFFile
+    public let parameters: ModelHyperParameters
+    /// Token embeddings; only the rows of the tokens being run are dequantized.
+    let tokenEmbedding: LinearWeights
+    let outputNorm: [Float]
+    /// The output head: `output.weight`, or the token embedding when the model ties them.
+    let output: Linear
+    let blocks: [TransformerBlock]
+
+    public convenience init(path: String) throws {
+        try self.init(file: try GGUFFile(path: path))
+    }
+
+    public init(file: GGUFFile) throws {
+        let hp = try ModelHyperParameters(metadata: file.metadata)
+        let layout = try ModelTensorLayout(file: file, parameters: hp)
+        self.file = file
+        parameters = hp
+        tokenEmbedding = try LinearWeights(tensor: layout.tokenEmbedding, file: file)
+        outputNorm = try floatVector(layout.outputNorm, file: file)
+        if let head = layout.output {
+            output = try Linear(head, file: file)
+        } else {
+            output = try Linear(tensor: layout.tokenEmbedding, scale: nil, file: file)
+        }
+        blocks = try layout.layers.map { try TransformerBlock($0, file: file) }
+    }
+
+    public var vocabularySize: Int { parameters.vocabularySize }
+
+    /// RoPE pairing: llama.cpp rotates adjacent pairs for `llama` and halves for `bitnet`.
+    var ropeLayout: RoPELayout { parameters.architecture == .bitnet ? .neox : .adjacentPairs }
+
+    var activation: FFNActivation { parameters.hiddenActivation == .relu2 ? .relu2 : .silu }
+}
