@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "tern_pool.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -56,7 +57,12 @@ static void *worker_main(void *raw) {
         int spins = 0;
         while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
                !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-            if (++spins < TERN_SPIN_ITERATIONS) { TERN_CPU_RELAX(); continue; }
+            if (++spins < TERN_SPIN_ITERATIONS) {
+                // Spin first (calls arrive microseconds apart), then yield so that on a
+                // busy machine the thread that will post the next run gets the core.
+                if (spins < 2000) TERN_CPU_RELAX(); else sched_yield();
+                continue;
+            }
             pthread_mutex_lock(&p->sleep_lock);
             atomic_fetch_add(&p->sleeping, 1);
             while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
@@ -132,6 +138,11 @@ void tern_pool_run(tern_pool *p, int n_tasks, tern_task_fn fn, void *ctx) {
         pthread_mutex_unlock(&p->sleep_lock);
     }
     drain(p, 0);
-    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0) TERN_CPU_RELAX();
+    // Spin briefly, then yield: on an oversubscribed machine the worker we wait for may be
+    // descheduled, and burning our time slice would only delay it.
+    for (int spins = 0; atomic_load_explicit(&p->active, memory_order_acquire) > 0; spins++) {
+        if (spins < 2000) TERN_CPU_RELAX();
+        else sched_yield();
+    }
     pthread_mutex_unlock(&p->run_lock);
 }
