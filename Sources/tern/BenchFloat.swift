@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TernKernels
+import TernMesh
 
 /// `tern bench float`: float and block-quantized GEMV / GEMM / transposed GEMM on the demo
 /// model's shapes (SmolLM2-135M: hidden 576, FFN 1536, vocabulary 49152), the scalar
@@ -37,7 +38,7 @@ struct BenchFloat: ParsableCommand {
         let pool = ThreadPool(threads: threads)
         var cases: [Case] = []
         for (rows, cols) in [(1536, 576), (576, 1536), (49152, 576)] {
-            var rng = BenchRandom(seed: UInt64(rows * cols))
+            var rng = SplitMix64(seed: UInt64(rows * cols))
             let values = (0..<(rows * cols)).map { _ in rng.float() * 0.05 }
             var kinds: [(String, WeightKind)] = try FloatElementType.allCases.map {
                 ("\($0)", .float(try FloatMatrix(rows: rows, cols: cols, values: values, as: $0)))
@@ -134,7 +135,7 @@ private enum WeightKind {
 }
 
 /// Random blocks with small, finite f16 scales: realistic work for the kernels.
-private func randomBlockMatrix(_ format: BlockQuantFormat, rows: Int, cols: Int, rng: inout BenchRandom) throws -> BlockQuantMatrix {
+private func randomBlockMatrix(_ format: BlockQuantFormat, rows: Int, cols: Int, rng: inout SplitMix64) throws -> BlockQuantMatrix {
     let blocks = rows * cols / format.blockElements
     var bytes = (0..<(blocks * format.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     let scaleOffsets = format == .q6_K ? [208] : (format == .q4_1 || format == .q4_K ? [0, 2] : [0])
@@ -148,10 +149,7 @@ private func randomBlockMatrix(_ format: BlockQuantFormat, rows: Int, cols: Int,
     return try BlockQuantMatrix(format: format, rows: rows, cols: cols, copying: bytes)
 }
 
-/// xorshift64: reproducible benchmark data.
-private struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed | 1 }
-    mutating func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+/// Reproducible benchmark data from the project's seeded generator.
+private extension SplitMix64 {
     mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
 }
