@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "TernModelTests", dependencies: ["TernModel"]),
         .testTarget(name: "TernMeshTests", dependencies: ["TernMesh"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
+        .testTarget(name: "TernTrainTests", dependencies: ["TernTrain"]),
         .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger"]),
     ]
 )
