@@ -53,6 +53,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Multiply in float32 instead of int8 activations (slower, closest to the float model).")
     var float32 = false
 
+    @Option(help: "A GGUF LoRA adapter to apply (unmerged) on top of the model.")
+    var lora: String?
+
     func validate() throws {
         guard tokens >= 0 else { throw ValidationError("-n must be 0 or more, got \(tokens)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -62,7 +65,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let file = try GGUFFile(path: model)
         let tokenizer = try Tokenizer(file: file)
-        let transformer = try TransformerModel(file: file)
+        let transformer = try TransformerModel(file: file, adapter: try lora.map { try LoRAAdapterFile.read(path: $0) })
         let template = try chatTemplate.map { try ChatTemplate(name: $0) } ?? (chat ? try ChatTemplate(file: file) : nil)
         let text = chat
             ? template!.render([ChatMessage(role: "user", content: prompt)], addGenerationPrompt: true)
