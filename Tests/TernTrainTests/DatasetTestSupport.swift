@@ -21,9 +21,15 @@ enum DatasetTestSupport {
         }
     }()
 
-    /// 256 byte tokens, then `<|endoftext|>` (BOS), `<|im_start|>`, `<|im_end|>` (EOS), no merges.
-    static let byteTokenizer: Tokenizer = {
-        let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    static let beginOfText: Int32 = 259
+
+    /// 256 byte tokens, then `<|endoftext|>`, `<|im_start|>`, `<|im_end|>` (EOS) and Llama 3's
+    /// `<|begin_of_text|>` (BOS), `<|start_header_id|>`, `<|end_header_id|>`, `<|eot_id|>`; no merges.
+    static let byteTokenizer = makeByteTokenizer(addsBOS: false)
+
+    static func makeByteTokenizer(addsBOS: Bool) -> Tokenizer {
+        let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>",
+                        "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
         let metadata: [String: GGUFValue] = [
             "tokenizer.ggml.model": .string("gpt2"),
             "tokenizer.ggml.pre": .string("gpt2"),
@@ -31,12 +37,12 @@ enum DatasetTestSupport {
             "tokenizer.ggml.token_type": .array(.int32, Array(repeating: GGUFValue.int32(1), count: 256)
                 + Array(repeating: GGUFValue.int32(3), count: specials.count)),
             "tokenizer.ggml.merges": .strings([]),
-            "tokenizer.ggml.bos_token_id": .uint32(UInt32(endOfText)),
+            "tokenizer.ggml.bos_token_id": .uint32(UInt32(beginOfText)),
             "tokenizer.ggml.eos_token_id": .uint32(UInt32(imEnd)),
-            "tokenizer.ggml.add_bos_token": .bool(false),
+            "tokenizer.ggml.add_bos_token": .bool(addsBOS),
         ]
         return try! Tokenizer(metadata: metadata)
-    }()
+    }
 
     /// Writes `contents` to a fresh temporary file and returns its path.
     static func file(_ contents: String, name: String = "data.jsonl") throws -> String {
