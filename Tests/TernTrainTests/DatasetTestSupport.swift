@@ -44,6 +44,25 @@ enum DatasetTestSupport {
         return try! Tokenizer(metadata: metadata)
     }
 
+    /// A SentencePiece (`llama`) vocabulary with only `▁` and the 256 byte-fallback tokens
+    /// besides its specials: every byte of text is one token, and each text fragment after
+    /// a special token starts with the `▁` the tokenizer puts in front of it.
+    static let sentencePieceByteTokenizer: Tokenizer = {
+        let specials = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
+        let bytes = (0..<256).map { String(format: "<0x%02X>", $0) }
+        let metadata: [String: GGUFValue] = [
+            "tokenizer.ggml.model": .string("llama"),
+            "tokenizer.ggml.tokens": .strings(specials + ["\u{2581}"] + bytes),
+            "tokenizer.ggml.token_type": .array(.int32, [GGUFValue.int32(2)] + Array(repeating: .int32(3), count: 4)
+                + [.int32(1)] + Array(repeating: .int32(6), count: 256)),
+            "tokenizer.ggml.unknown_token_id": .uint32(0),
+            "tokenizer.ggml.bos_token_id": .uint32(1),
+            "tokenizer.ggml.eos_token_id": .uint32(4),
+            "tokenizer.ggml.add_bos_token": .bool(false),
+        ]
+        return try! Tokenizer(metadata: metadata)
+    }()
+
     /// Writes `contents` to a fresh temporary file and returns its path.
     static func file(_ contents: String, name: String = "data.jsonl") throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tern-data-\(UUID().uuidString)")
