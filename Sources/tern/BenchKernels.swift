@@ -45,8 +45,9 @@ struct BenchKernels: ParsableCommand {
         // This VM's bandwidth drifts by up to 1.7x within a minute while each case keeps its
         // fastest call over seconds; measuring once would let a case land in a fast phase and
         // beat a bandwidth taken in a slow one. So bandwidth is measured before each shape and
-        // at the end, and every case is compared with the highest of those.
-        func measureBandwidth() -> Double { TernaryMemoryBandwidth.measure(pool: pool, clock: clock.ternaryClock) }
+        // at the end, and every case is compared with the highest of those. Each measurement
+        // takes 4096 passes (about as many tries as a GEMV case gets calls), not the default 512.
+        func measureBandwidth() -> Double { TernaryMemoryBandwidth.measure(pool: pool, passes: 4096, clock: clock.ternaryClock) }
         var bandwidth = measureBandwidth()
         var timed: [(shape: String, n: Int, format: String, gops: Double, gbs: Double)] = []
         var copiesBytes = 0
