@@ -35,6 +35,9 @@ public final class TransformerModel: Sendable {
     let outputNorm: [Float]
     /// The output head: `output.weight`, or the token embedding when the model ties them.
     let output: Linear
+    /// The output head as Q8_0 when the file stores it as F32/F16/BF16 (see
+    /// `LinearWeights.requantizedToQ8_0`); sessions with int8 activations multiply with it.
+    let quantizedOutput: Linear?
     let blocks: [TransformerBlock]
 
     public convenience init(path: String) throws {
@@ -52,6 +55,12 @@ public final class TransformerModel: Sendable {
             output = try Linear(head, file: file)
         } else {
             output = try Linear(tensor: layout.tokenEmbedding, scale: nil, file: file)
+        }
+        if let q8 = try output.weights.requantizedToQ8_0() {
+            quantizedOutput = Linear(name: output.name, weights: .blockQuant(q8), outputScale: output.outputScale)
+            if case .float(let m) = output.weights { releaseResidentPages(of: m.bytes) }
+        } else {
+            quantizedOutput = nil
         }
         blocks = try layout.layers.map { try TransformerBlock($0, file: file) }
     }
