@@ -38,6 +38,7 @@ struct BenchModel: ParsableCommand {
         let pct_bandwidth: Double?
         let decode_ms_per_token: Double?
         let projection_ms_per_token: Double
+        let head_ms_per_token: Double
         let rss_after_load_bytes: Int?
         let rss_after_run_bytes: Int?
     }
@@ -60,6 +61,7 @@ struct BenchModel: ParsableCommand {
             weight_bytes_per_token: r.weightBytesPerToken, decode_gbs: gbs, bandwidth_gbs: bandwidth,
             pct_bandwidth: gbs.flatMap { g in bandwidth.map { 100 * g / $0 } },
             decode_ms_per_token: decodeSeconds.map { $0 * 1e3 }, projection_ms_per_token: r.projectionSecondsPerToken * 1e3,
+            head_ms_per_token: r.headSecondsPerToken * 1e3,
             rss_after_load_bytes: rssLoaded, rss_after_run_bytes: rssRun)
         if json {
             let encoder = JSONEncoder()
@@ -86,8 +88,9 @@ struct BenchModel: ParsableCommand {
         if let b = r.bandwidth_gbs, let pct = r.pct_bandwidth { decode += String(format: " = %.0f%% of %.1f GB/s measured", pct, b) }
         lines.append(decode)
         if let ms = r.decode_ms_per_token {
-            lines.append(String(format: "decode step %.2f ms, of which projections + head %.2f ms (%.0f%%)", ms,
-                                r.projection_ms_per_token, 100 * r.projection_ms_per_token / ms))
+            let kernels = r.projection_ms_per_token + r.head_ms_per_token
+            lines.append(String(format: "decode step %.2f ms: block projections %.2f ms, head %.2f ms, rest of the graph %.2f ms", ms,
+                                r.projection_ms_per_token, r.head_ms_per_token, ms - kernels))
         }
         lines.append("resident memory: \(mb(r.rss_after_load_bytes)) after load, \(mb(r.rss_after_run_bytes)) after the runs (file \(mb(r.file_bytes)))")
         return lines.joined(separator: "\n")

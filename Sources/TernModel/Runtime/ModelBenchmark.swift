@@ -40,9 +40,11 @@ public struct ModelBenchmark {
         public let generation: Rate?
         /// Weight bytes one decode step reads (every projection and the head).
         public let weightBytesPerToken: Int
-        /// Seconds per decode step spent in the projections and the head alone (one token
-        /// through every `Linear`, without the rest of the graph), best of the repetitions.
+        /// Seconds per decode step spent in the block projections alone and in the output
+        /// head alone (one token through each `Linear`, without the rest of the graph),
+        /// best of the repetitions.
         public let projectionSecondsPerToken: Double
+        public let headSecondsPerToken: Double
     }
 
     public let model: TransformerModel
@@ -83,15 +85,18 @@ public struct ModelBenchmark {
         if !prompt.isEmpty { _ = try promptRun() }
         if !generated.isEmpty { _ = try generationRun(generated.prefix(1)) }
         var promptRates: [Double] = [], generationRates: [Double] = []
-        var projectionSeconds = Double.infinity
+        var projectionSeconds = Double.infinity, headSeconds = Double.infinity
         for _ in 0..<c.repetitions {
             if !prompt.isEmpty { promptRates.append(try promptRun()) }
             if !generated.isEmpty { generationRates.append(try generationRun(generated[...])) }
-            projectionSeconds = min(projectionSeconds, try Self.time { try session.runProjectionsOnce() })
+            let (projections, head) = try session.timeProjectionsOnce(Self.time)
+            projectionSeconds = min(projectionSeconds, projections)
+            headSeconds = min(headSeconds, head)
         }
         return Result(prompt: prompt.isEmpty ? nil : Rate(samples: promptRates),
                       generation: generated.isEmpty ? nil : Rate(samples: generationRates),
-                      weightBytesPerToken: session.weightBytesPerToken, projectionSecondsPerToken: projectionSeconds)
+                      weightBytesPerToken: session.weightBytesPerToken, projectionSecondsPerToken: projectionSeconds,
+                      headSecondsPerToken: headSeconds)
     }
 
     private static func time(_ body: () throws -> Void) throws -> Double {
@@ -111,9 +116,10 @@ extension InferenceSession {
         }
     }
 
-    /// Multiplies one token through every projection and the head, nothing else: the share
-    /// of a decode step that the matrix kernels take (the cache and position are untouched).
-    func runProjectionsOnce() throws {
+    /// Multiplies one token through every block projection, then through the head, nothing
+    /// else, and returns the seconds of each part: the share of a decode step that the
+    /// matrix kernels take (the cache and position are untouched).
+    func timeProjectionsOnce(_ time: (() throws -> Void) throws -> Double) throws -> (projections: Double, head: Double) {
         let hp = model.parameters
         let e = hp.embeddingLength, ff = hp.feedForwardLength, kv = hp.headCountKV * hp.headDimension
         let s = ForwardScratch(parameters: hp, tokens: 1)
@@ -124,16 +130,19 @@ extension InferenceSession {
         let deep = try LinearInput(UnsafeBufferPointer(b.gate), tokens: 1, quantizingInto: s.activations(tokens: 1, cols: ff))
         let logits = UnsafeMutableBufferPointer<Float>.allocate(capacity: model.vocabularySize)
         defer { logits.deallocate() }
-        for block in model.blocks {
-            try block.query.forward(wide, precision: precision, into: b.query, pool: pool)
-            try block.key.forward(wide, precision: precision, into: b.keys.rows(0..<1, width: kv), pool: pool)
-            try block.value.forward(wide, precision: precision, into: b.values.rows(0..<1, width: kv), pool: pool)
-            try block.attentionOutput.forward(wide, precision: precision, into: b.projection, pool: pool)
-            try block.gate.forward(wide, precision: precision, into: b.up, pool: pool)
-            try block.up.forward(wide, precision: precision, into: b.up, pool: pool)
-            try block.down.forward(deep, precision: precision, into: b.projection, pool: pool)
+        let projections = try time {
+            for block in model.blocks {
+                try block.query.forward(wide, precision: precision, into: b.query, pool: pool)
+                try block.key.forward(wide, precision: precision, into: b.keys.rows(0..<1, width: kv), pool: pool)
+                try block.value.forward(wide, precision: precision, into: b.values.rows(0..<1, width: kv), pool: pool)
+                try block.attentionOutput.forward(wide, precision: precision, into: b.projection, pool: pool)
+                try block.gate.forward(wide, precision: precision, into: b.up, pool: pool)
+                try block.up.forward(wide, precision: precision, into: b.up, pool: pool)
+                try block.down.forward(deep, precision: precision, into: b.projection, pool: pool)
+            }
         }
-        try outputHead.forward(wide, precision: precision, into: logits, pool: pool)
+        let head = try time { try outputHead.forward(wide, precision: precision, into: logits, pool: pool) }
+        return (projections, head)
     }
 }
 
