@@ -5,18 +5,19 @@ import TernKernels
 /// out[t][h] = Σ_j softmax_j(q[t][h]·k[j][h/g] / √d) · v[j][h/g] for j ≤ start + t,
 /// where g = heads / kvHeads query heads share one KV head.
 ///
-/// Work is split into (head, chunk of `chunkTokens` queries) tasks on the thread pool. A task
-/// multiplies its queries with the head's cached keys through the float GEMM, applies the
-/// causal softmax and multiplies by the values with the transposed GEMM, all in per-thread
-/// scratch. Each task writes its own slice of the output and a task's arithmetic does not
+/// Work is split into (KV head, chunk of `chunkTokens` tokens) tasks on the thread pool. A
+/// task stacks the queries of every query head that shares the KV head (a decode step reads
+/// each cached key and value once, not once per query head), multiplies them with the
+/// cached keys through the float GEMM, applies the causal softmax and multiplies by the
+/// values with the transposed GEMM, all in per-thread scratch. Each task writes its own slice of the output and a task's arithmetic does not
 /// depend on which thread runs it, so results are identical for any thread count.
 final class CausalAttention {
     let heads: Int
     let kvHeads: Int
     let headDimension: Int
-    /// Queries per task: small enough that the causal triangle wastes little work, large
+    /// Tokens per task: small enough that the causal triangle wastes little work, large
     /// enough that each GEMM call amortizes its set-up.
-    static let chunkTokens = 32
+    static let chunkTokens = 16
 
     private let capacity: Int
     private let threads: Int
@@ -32,7 +33,7 @@ final class CausalAttention {
         self.headDimension = headDimension
         self.capacity = capacity
         self.threads = max(1, threads)
-        floatsPerThread = Self.chunkTokens * (2 * headDimension + capacity)
+        floatsPerThread = Self.chunkTokens * (heads / kvHeads) * (2 * headDimension + capacity)
         scratch = .allocate(capacity: self.threads * floatsPerThread)
         scratch.initialize(repeating: 0)
     }
@@ -57,7 +58,7 @@ final class CausalAttention {
                 headStride: capacity * headDimension, scratch: scratch.baseAddress!, floatsPerThread: floatsPerThread,
                 failure: failurePointer)
             withUnsafeMutablePointer(to: &job) { jobPointer in
-                tern_pool_run(pool?.raw, Int32(heads * chunks), { context, task, thread in
+                tern_pool_run(pool?.raw, Int32(kvHeads * chunks), { context, task, thread in
                     context!.assumingMemoryBound(to: AttentionJob.self).pointee.run(task: Int(task), thread: Int(thread))
                 }, jobPointer)
             }
@@ -80,35 +81,43 @@ private struct AttentionJob {
     let floatsPerThread: Int
     let failure: UnsafeMutablePointer<Int32>
 
+    /// Rows of the task's matrices are (token i, group member g) at i · group + g.
     func run(task: Int, thread: Int) {
         let d = headDimension
-        let head = task / chunks, first = (task % chunks) * CausalAttention.chunkTokens
+        let kvHead = task / chunks, first = (task % chunks) * CausalAttention.chunkTokens
         let count = min(CausalAttention.chunkTokens, tokens - first)
+        let rows = count * group
         let visible = start + first + count
         let q = scratch + thread * floatsPerThread
-        let o = q + CausalAttention.chunkTokens * d
-        let scores = o + CausalAttention.chunkTokens * d
-        // Gather this head's queries, scaled by 1/√d, into a contiguous count × d matrix.
+        let o = q + CausalAttention.chunkTokens * group * d
+        let scores = o + CausalAttention.chunkTokens * group * d
+        // Gather the group's queries, scaled by 1/√d, into a contiguous rows × d matrix.
         let scale = 1 / Float(d).squareRoot()
         for i in 0..<count {
-            let source = queries + ((first + i) * heads + head) * d
-            let row = q + i * d
-            for k in 0..<d { row[k] = source[k] * scale }
+            for g in 0..<group {
+                let source = queries + ((first + i) * heads + kvHead * group + g) * d
+                let row = q + (i * group + g) * d
+                for k in 0..<d { row[k] = source[k] * scale }
+            }
         }
-        let kvHead = head / group
-        var status = tern_gemm_f(nil, TERN_FV_AUTO, TERN_F32, q, count, d, keys + kvHead * headStride, visible, scores)
-        if status == Int32(TERN_FV_OK) {
-            status = tern_softmax(TERN_FV_AUTO, scores, count, visible, start + first, scores)
+        let ok = Int32(TERN_FV_OK)
+        var status = tern_gemm_f(nil, TERN_FV_AUTO, TERN_F32, q, rows, d, keys + kvHead * headStride, visible, scores)
+        // Token i sees keys 0...start+first+i, the same for each of its group's rows.
+        for r in 0..<rows where status == ok {
+            let row = scores + r * visible
+            status = tern_softmax(TERN_FV_AUTO, row, 1, visible, start + first + r / group, row)
         }
-        if status == Int32(TERN_FV_OK) {
-            status = tern_gemm_t_f(nil, TERN_FV_AUTO, TERN_F32, scores, count, visible, values + kvHead * headStride, d, o)
+        if status == ok {
+            status = tern_gemm_t_f(nil, TERN_FV_AUTO, TERN_F32, scores, rows, visible, values + kvHead * headStride, d, o)
         }
-        if status != Int32(TERN_FV_OK) {
+        if status != ok {
             failure.pointee = status
             return
         }
         for i in 0..<count {
-            (out + ((first + i) * heads + head) * d).update(from: o + i * d, count: d)
+            for g in 0..<group {
+                (out + ((first + i) * heads + kvHead * group + g) * d).update(from: o + (i * group + g) * d, count: d)
+            }
         }
     }
 }
