@@ -20,11 +20,14 @@ struct BenchModel: ParsableCommand {
     @Option(name: .short, help: "Decode steps of the tg test (0 skips it).") var n = 128
     @Option(help: "Timed runs of each test (after one warm-up).") var repetitions = 3
     @Flag(help: "Skip the memory bandwidth probe (1 GiB buffer).") var noBandwidth = false
+    @Flag(help: "Multiply with the stored F32/F16/BF16 output head instead of its Q8_0 re-encoding.")
+    var floatHead = false
 
     struct Report: Codable {
         let model: String
         let file_bytes: Int
         let threads: Int
+        let float_head_as_q8_0: Bool
         let pp_tokens: Int
         let tg_tokens: Int
         let repetitions: Int
@@ -46,7 +49,7 @@ struct BenchModel: ParsableCommand {
     func run() throws {
         let pool = ThreadPool(threads: threads)
         let bandwidth = noBandwidth ? nil : TernaryMemoryBandwidth.measure(pool: pool)
-        let model = try TransformerModel(path: file)
+        let model = try TransformerModel(path: file, quantizeFloatHead: !floatHead)
         let rssLoaded = Self.residentBytes()
         let bench = try ModelBenchmark(model: model, pool: pool, configuration: .init(
             promptTokens: p, generatedTokens: n, repetitions: repetitions))
@@ -55,7 +58,7 @@ struct BenchModel: ParsableCommand {
         let decodeSeconds = r.generation.map { 1 / $0.mean }
         let gbs = r.generation.map { Double(r.weightBytesPerToken) * $0.mean / 1e9 }
         let report = Report(
-            model: file, file_bytes: model.file.fileSize, threads: pool.threadCount, pp_tokens: p, tg_tokens: n,
+            model: file, file_bytes: model.file.fileSize, threads: pool.threadCount, float_head_as_q8_0: !floatHead, pp_tokens: p, tg_tokens: n,
             repetitions: repetitions, pp_tps: r.prompt?.mean, pp_stddev: r.prompt?.standardDeviation,
             tg_tps: r.generation?.mean, tg_stddev: r.generation?.standardDeviation,
             weight_bytes_per_token: r.weightBytesPerToken, decode_gbs: gbs, bandwidth_gbs: bandwidth,

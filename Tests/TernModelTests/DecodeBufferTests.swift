@@ -42,7 +42,7 @@ struct DecodeBufferTests {
     @Test("bench model measures pp and tg on bitnet-tiny")
     func benchModelRuns() throws {
         let path = try TestFixtures.modelPath(TestFixtures.bitnetTiny)
-        let model = try TransformerModel(path: path)
+        let model = try TransformerModel(path: path, quantizeFloatHead: true)
         let bench = try ModelBenchmark(model: model, pool: ThreadPool(threads: 2),
                                        configuration: .init(promptTokens: 24, generatedTokens: 4, repetitions: 2))
         let r = try bench.run()
@@ -53,6 +53,9 @@ struct DecodeBufferTests {
         // The F16 head is read as Q8_0 (8.5 bits): the head alone is 49152·512·34/32 bytes.
         let head = 49152 * 512 * 34 / 32
         #expect(r.weightBytesPerToken > head && r.weightBytesPerToken < head + 4_000_000)
+        let floatHead = try ModelBenchmark(model: try TransformerModel(path: path), pool: nil,
+                                           configuration: .init(promptTokens: 0, generatedTokens: 1, repetitions: 1))
+        #expect(try floatHead.run().weightBytesPerToken > 49152 * 512 * 2)
         #expect(throws: RuntimeError.self) {
             try ModelBenchmark(model: model, pool: nil, configuration: .init(promptTokens: 8, generatedTokens: 1, repetitions: 0))
         }

@@ -40,11 +40,15 @@ public final class TransformerModel: Sendable {
     let quantizedOutput: Linear?
     let blocks: [TransformerBlock]
 
-    public convenience init(path: String) throws {
-        try self.init(file: try GGUFFile(path: path))
+    /// - Parameter quantizeFloatHead: re-encode an F32/F16/BF16 output head as Q8_0 for
+    ///   sessions with int8 activations: half the bytes per decode step, at a slightly
+    ///   higher KL against the float reference (docs/runtime.md), so it is opt-in.
+    ///   Float32 sessions always use the stored head.
+    public convenience init(path: String, quantizeFloatHead: Bool = false) throws {
+        try self.init(file: try GGUFFile(path: path), quantizeFloatHead: quantizeFloatHead)
     }
 
-    public init(file: GGUFFile) throws {
+    public init(file: GGUFFile, quantizeFloatHead: Bool = false) throws {
         let hp = try ModelHyperParameters(metadata: file.metadata)
         let layout = try ModelTensorLayout(file: file, parameters: hp)
         self.file = file
@@ -56,7 +60,7 @@ public final class TransformerModel: Sendable {
         } else {
             output = try Linear(tensor: layout.tokenEmbedding, scale: nil, file: file)
         }
-        if let q8 = try output.weights.requantizedToQ8_0() {
+        if quantizeFloatHead, let q8 = try output.weights.requantizedToQ8_0() {
             quantizedOutput = Linear(name: output.name, weights: .blockQuant(q8), outputScale: output.outputScale)
             if case .float(let m) = output.weights { releaseResidentPages(of: m.bytes) }
         } else {
