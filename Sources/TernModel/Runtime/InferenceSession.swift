@@ -107,7 +107,7 @@ public final class InferenceSession {
 
         // Attention.
         try normalize(b.hidden, weight: block.attentionNorm, into: b.normed)
-        let attentionInput = try input(b.normed, cols: e, scratch: s, readers: block.query, block.key, block.value)
+        let attentionInput = try input(b.normed, cols: e, scratch: s, quantize: reads(block.query, block.key, block.value))
         try block.query.forward(attentionInput, precision: precision, into: b.query, pool: pool)
         try block.key.forward(attentionInput, precision: precision, into: b.keys, pool: pool)
         try block.value.forward(attentionInput, precision: precision, into: b.values, pool: pool)
@@ -119,27 +119,32 @@ public final class InferenceSession {
         try attention.run(queries: UnsafeBufferPointer(b.query), tokens: n, start: position, cache: cache, layer: layer,
                           into: b.attention, pool: pool)
         if let subNorm = block.attentionSubNorm { try normalize(b.attention, weight: subNorm, into: b.attention) }
-        let projectionInput = try input(b.attention, cols: e, scratch: s, readers: block.attentionOutput)
+        let projectionInput = try input(b.attention, cols: e, scratch: s, quantize: reads(block.attentionOutput))
         try block.attentionOutput.forward(projectionInput, precision: precision, into: b.projection, pool: pool)
         addInPlace(b.hidden, b.projection)
 
         // Feed-forward: down(act(gate·x) ⊙ up·x).
         try normalize(b.hidden, weight: block.ffnNorm, into: b.normed)
-        let ffnInput = try input(b.normed, cols: e, scratch: s, readers: block.gate, block.up)
+        let ffnInput = try input(b.normed, cols: e, scratch: s, quantize: reads(block.gate, block.up))
         try block.gate.forward(ffnInput, precision: precision, into: b.gate, pool: pool)
         try block.up.forward(ffnInput, precision: precision, into: b.up, pool: pool)
         try FloatKernels.gated(model.activation, gate: UnsafeBufferPointer(b.gate), up: UnsafeBufferPointer(b.up), into: b.gate)
         if let subNorm = block.ffnSubNorm { try normalize(b.gate, weight: subNorm, into: b.gate) }
-        let downInput = try input(b.gate, cols: ff, scratch: s, readers: block.down)
+        let downInput = try input(b.gate, cols: ff, scratch: s, quantize: reads(block.down))
         try block.down.forward(downInput, precision: precision, into: b.projection, pool: pool)
         addInPlace(b.hidden, b.projection)
     }
 
-    /// `values` as the input of `readers`, quantized to int8 once if any of them needs it.
+    /// Whether any of the projections sharing an input reads its int8 quantization (fixed
+    /// arities rather than a variadic list, which would allocate an array per call).
+    private func reads(_ a: Linear, _ b: Linear? = nil, _ c: Linear? = nil) -> Bool {
+        a.readsQuantizedInput(precision) || b?.readsQuantizedInput(precision) == true || c?.readsQuantizedInput(precision) == true
+    }
+
+    /// `values` as a projection input, quantized to int8 once when `quantize` says a reader needs it.
     private func input(_ values: UnsafeMutableBufferPointer<Float>, cols: Int, scratch s: ForwardScratch,
-                       readers: Linear...) throws -> LinearInput {
+                       quantize: Bool) throws -> LinearInput {
         let tokens = values.count / cols
-        let quantize = readers.contains { $0.readsQuantizedInput(precision) }
         return try LinearInput(UnsafeBufferPointer(values), tokens: tokens,
                                quantizingInto: quantize ? s.activations(tokens: tokens, cols: cols) : nil)
     }
