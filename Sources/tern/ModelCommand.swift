@@ -5,6 +5,6 @@ struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Inspect GGUF model files.",
-        subcommands: [ModelInfoCommand.self, ModelTokenizeCommand.self]
+        subcommands: [ModelInfoCommand.self, ModelTokenizeCommand.self, ModelSynthCommand.self]
     )
 }

@@ -33,7 +33,7 @@ struct ForwardBitnetVariantTests {
         let file = try Self.variant(scales: scales)
         let model = try TransformerModel(file: file)
         let token: Int32 = 4649
-        let logits = try InferenceSession(model: model, contextLength: 4).forward([token])
+        let logits = try InferenceSession(model: model, contextLength: 4, precision: .float32).forward([token])
 
         let info = file.tensor(named: "token_embd.weight")!
         let embedding = try FloatMatrix(elementType: .f16, rows: info.rowCount, cols: info.rowLength, bytes: file.data(of: info))

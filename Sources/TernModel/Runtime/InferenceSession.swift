@@ -11,6 +11,10 @@ public enum LogitSelection: Sendable {
 /// One conversation with a model: the KV cache and the scratch memory of the forward
 /// pass. Tokens go in batches (the prompt at once, then one per decode step); positions
 /// continue from the previous batch. Not thread-safe: one session per caller.
+///
+/// After the first step of each batch size, a step allocates nothing: activations, int8
+/// inputs, attention scratch and logits live in buffers the session keeps (`evaluate` and
+/// `decode` hand out a view of the logits buffer instead of a new array).
 public final class InferenceSession {
     public let model: TransformerModel
     public let pool: ThreadPool?
@@ -20,7 +24,12 @@ public final class InferenceSession {
     public var capacity: Int { cache.capacity }
 
     private let cache: KVCache
+    private let attention: CausalAttention
+    /// The head this session multiplies with: Q8_0 for int8 activations when the model has
+    /// one, else the stored head (float32 precision reproduces the file's weights exactly).
+    let outputHead: Linear
     private var scratch: ForwardScratch?
+    private var logits = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
 
     /// - Parameters:
     ///   - contextLength: cache capacity in tokens; defaults to the model's context length.
@@ -32,16 +41,34 @@ public final class InferenceSession {
         self.model = model
         self.pool = pool
         self.precision = precision
-        cache = KVCache(layers: hp.blockCount, capacity: max(1, contextLength ?? hp.contextLength),
-                        kvDimension: hp.headCountKV * hp.headDimension)
+        let capacity = max(1, contextLength ?? hp.contextLength)
+        cache = KVCache(layers: hp.blockCount, capacity: capacity, kvHeads: hp.headCountKV, headDimension: hp.headDimension)
+        attention = CausalAttention(heads: hp.headCount, kvHeads: hp.headCountKV, headDimension: hp.headDimension,
+                                    capacity: capacity, threads: pool?.threadCount ?? 1)
+        outputHead = precision == .int8Activations ? (model.quantizedOutput ?? model.output) : model.output
     }
+
+    deinit { logits.deallocate() }
 
     /// Forgets every cached position (a new conversation reuses the memory).
     public func reset() { position = 0 }
 
     /// Runs `tokens` at positions `position ..< position + tokens.count` and returns the
-    /// logits of the selected positions, row-major (positions × vocabulary).
+    /// logits of the selected positions, row-major (positions × vocabulary), as a new array.
     public func forward(_ tokens: [Int32], logits selection: LogitSelection = .last) throws -> [Float] {
+        try Array(tokens.withUnsafeBufferPointer { try evaluate($0, logits: selection) })
+    }
+
+    /// One decode step: runs `token` at the next position and returns its logits.
+    /// The buffer belongs to the session and is overwritten by the next step.
+    public func decode(_ token: Int32) throws -> UnsafeBufferPointer<Float> {
+        var id = token
+        return try withUnsafePointer(to: &id) { try evaluate(UnsafeBufferPointer(start: $0, count: 1), logits: .last) }
+    }
+
+    /// Like `forward`, without copying: the logits stay in the session's buffer, valid
+    /// until the next call.
+    public func evaluate(_ tokens: UnsafeBufferPointer<Int32>, logits selection: LogitSelection = .last) throws -> UnsafeBufferPointer<Float> {
         guard !tokens.isEmpty else { throw RuntimeError.emptyBatch }
         let hp = model.parameters
         for id in tokens where id < 0 || Int(id) >= hp.vocabularySize {
@@ -50,67 +77,76 @@ public final class InferenceSession {
         guard position + tokens.count <= cache.capacity else {
             throw RuntimeError.contextFull(position: position, tokens: tokens.count, capacity: cache.capacity)
         }
-        let n = tokens.count
+        let n = tokens.count, e = hp.embeddingLength
         let s = scratch(tokens: n)
+        let b = s.batch(n)
         for (t, id) in tokens.enumerated() {
-            s.positions[t] = Int32(position + t)
-            try model.tokenEmbedding.copyRow(Int(id), into: s.hidden.rows(t..<t + 1, width: hp.embeddingLength))
+            b.positions[t] = Int32(position + t)
+            try model.tokenEmbedding.copyRow(Int(id), into: b.hidden.rows(t..<t + 1, width: e))
         }
         for (index, block) in model.blocks.enumerated() {
-            try runBlock(block, layer: index, tokens: n, scratch: s)
+            try runBlock(block, layer: index, buffers: b, scratch: s)
         }
         position += n
 
-        let e = hp.embeddingLength
-        try normalize(s.hidden, weight: model.outputNorm, into: s.normed)
+        try normalize(b.hidden, weight: model.outputNorm, into: b.normed)
         let first = selection == .all ? 0 : n - 1
         let rows = n - first
-        let input = LinearInput(UnsafeBufferPointer(s.normed.rows(first..<n, width: e)), tokens: rows,
-                                activations: s.activations(tokens: rows, cols: e))
-        var logits = [Float](repeating: 0, count: rows * model.vocabularySize)
-        try logits.withUnsafeMutableBufferPointer { try model.output.forward(input, precision: precision, into: $0, pool: pool) }
-        return logits
+        let input = try LinearInput(UnsafeBufferPointer(b.normed.rows(first..<n, width: e)), tokens: rows,
+                                    quantizingInto: outputHead.readsQuantizedInput(precision) ? s.activations(tokens: rows, cols: e) : nil)
+        let out = logitRows(rows)
+        try outputHead.forward(input, precision: precision, into: out, pool: pool)
+        return UnsafeBufferPointer(out)
     }
 
-    private func runBlock(_ block: TransformerBlock, layer: Int, tokens n: Int, scratch s: ForwardScratch) throws {
+    private func runBlock(_ block: TransformerBlock, layer: Int, buffers b: ForwardBuffers, scratch s: ForwardScratch) throws {
         let hp = model.parameters
-        let e = hp.embeddingLength, kvDim = cache.kvDimension, ff = hp.feedForwardLength
-        let positions = UnsafeBufferPointer(s.positions)
+        let n = b.tokens, e = hp.embeddingLength, ff = hp.feedForwardLength
+        let positions = UnsafeBufferPointer(b.positions)
         let freqBase = Float(hp.ropeFreqBase)
 
         // Attention.
-        try normalize(s.hidden, weight: block.attentionNorm, into: s.normed)
-        let attentionInput = LinearInput(UnsafeBufferPointer(s.normed), tokens: n, activations: s.activations(tokens: n, cols: e))
-        let keys = cache.keys(layer: layer) + position * kvDim
-        let values = cache.values(layer: layer) + position * kvDim
-        let newKeys = UnsafeMutableBufferPointer(start: keys, count: n * kvDim)
-        let newValues = UnsafeMutableBufferPointer(start: values, count: n * kvDim)
-        try block.query.forward(attentionInput, precision: precision, into: s.query, pool: pool)
-        try block.key.forward(attentionInput, precision: precision, into: newKeys, pool: pool)
-        try block.value.forward(attentionInput, precision: precision, into: newValues, pool: pool)
-        try FloatKernels.rope(s.query, heads: hp.headCount, headDim: hp.headDimension, rotatedDims: hp.ropeDimensionCount,
+        try normalize(b.hidden, weight: block.attentionNorm, into: b.normed)
+        let attentionInput = try input(b.normed, cols: e, scratch: s, quantize: reads(block.query, block.key, block.value))
+        try block.query.forward(attentionInput, precision: precision, into: b.query, pool: pool)
+        try block.key.forward(attentionInput, precision: precision, into: b.keys, pool: pool)
+        try block.value.forward(attentionInput, precision: precision, into: b.values, pool: pool)
+        try FloatKernels.rope(b.query, heads: hp.headCount, headDim: hp.headDimension, rotatedDims: hp.ropeDimensionCount,
                               positions: positions, freqBase: freqBase, layout: model.ropeLayout)
-        try FloatKernels.rope(newKeys, heads: hp.headCountKV, headDim: hp.headDimension, rotatedDims: hp.ropeDimensionCount,
+        try FloatKernels.rope(b.keys, heads: hp.headCountKV, headDim: hp.headDimension, rotatedDims: hp.ropeDimensionCount,
                               positions: positions, freqBase: freqBase, layout: model.ropeLayout)
-        let attention = CausalAttention(heads: hp.headCount, kvHeads: hp.headCountKV, headDimension: hp.headDimension)
-        try attention.run(queries: UnsafeBufferPointer(s.query), tokens: n, start: position,
-                          keys: cache.keys(layer: layer), values: cache.values(layer: layer),
-                          scores: s.scores, into: s.attention)
-        if let subNorm = block.attentionSubNorm { try normalize(s.attention, weight: subNorm, into: s.attention) }
-        let projectionInput = LinearInput(UnsafeBufferPointer(s.attention), tokens: n, activations: s.activations(tokens: n, cols: e))
-        try block.attentionOutput.forward(projectionInput, precision: precision, into: s.projection, pool: pool)
-        addInPlace(s.hidden, s.projection)
+        cache.store(layer: layer, start: position, tokens: n, keys: UnsafeBufferPointer(b.keys), values: UnsafeBufferPointer(b.values))
+        try attention.run(queries: UnsafeBufferPointer(b.query), tokens: n, start: position, cache: cache, layer: layer,
+                          into: b.attention, pool: pool)
+        if let subNorm = block.attentionSubNorm { try normalize(b.attention, weight: subNorm, into: b.attention) }
+        let projectionInput = try input(b.attention, cols: e, scratch: s, quantize: reads(block.attentionOutput))
+        try block.attentionOutput.forward(projectionInput, precision: precision, into: b.projection, pool: pool)
+        addInPlace(b.hidden, b.projection)
 
         // Feed-forward: down(act(gate·x) ⊙ up·x).
-        try normalize(s.hidden, weight: block.ffnNorm, into: s.normed)
-        let ffnInput = LinearInput(UnsafeBufferPointer(s.normed), tokens: n, activations: s.activations(tokens: n, cols: e))
-        try block.gate.forward(ffnInput, precision: precision, into: s.gate, pool: pool)
-        try block.up.forward(ffnInput, precision: precision, into: s.up, pool: pool)
-        try FloatKernels.gated(model.activation, gate: UnsafeBufferPointer(s.gate), up: UnsafeBufferPointer(s.up), into: s.gate)
-        if let subNorm = block.ffnSubNorm { try normalize(s.gate, weight: subNorm, into: s.gate) }
-        let downInput = LinearInput(UnsafeBufferPointer(s.gate), tokens: n, activations: s.activations(tokens: n, cols: ff))
-        try block.down.forward(downInput, precision: precision, into: s.projection, pool: pool)
-        addInPlace(s.hidden, s.projection)
+        try normalize(b.hidden, weight: block.ffnNorm, into: b.normed)
+        let ffnInput = try input(b.normed, cols: e, scratch: s, quantize: reads(block.gate, block.up))
+        try block.gate.forward(ffnInput, precision: precision, into: b.gate, pool: pool)
+        try block.up.forward(ffnInput, precision: precision, into: b.up, pool: pool)
+        try FloatKernels.gated(model.activation, gate: UnsafeBufferPointer(b.gate), up: UnsafeBufferPointer(b.up), into: b.gate)
+        if let subNorm = block.ffnSubNorm { try normalize(b.gate, weight: subNorm, into: b.gate) }
+        let downInput = try input(b.gate, cols: ff, scratch: s, quantize: reads(block.down))
+        try block.down.forward(downInput, precision: precision, into: b.projection, pool: pool)
+        addInPlace(b.hidden, b.projection)
+    }
+
+    /// Whether any of the projections sharing an input reads its int8 quantization (fixed
+    /// arities rather than a variadic list, which would allocate an array per call).
+    private func reads(_ a: Linear, _ b: Linear? = nil, _ c: Linear? = nil) -> Bool {
+        a.readsQuantizedInput(precision) || b?.readsQuantizedInput(precision) == true || c?.readsQuantizedInput(precision) == true
+    }
+
+    /// `values` as a projection input, quantized to int8 once when `quantize` says a reader needs it.
+    private func input(_ values: UnsafeMutableBufferPointer<Float>, cols: Int, scratch s: ForwardScratch,
+                       quantize: Bool) throws -> LinearInput {
+        let tokens = values.count / cols
+        return try LinearInput(UnsafeBufferPointer(values), tokens: tokens,
+                               quantizingInto: quantize ? s.activations(tokens: tokens, cols: cols) : nil)
     }
 
     private func normalize(_ x: UnsafeMutableBufferPointer<Float>, weight: [Float], into y: UnsafeMutableBufferPointer<Float>) throws {
@@ -124,11 +160,21 @@ public final class InferenceSession {
         for i in x.indices { x[i] += delta[i] }
     }
 
-    /// Scratch for a batch of `tokens`, reused while batches keep that size (every decode step).
+    /// Scratch for a batch of `tokens`: the current one while it is large enough.
     private func scratch(tokens: Int) -> ForwardScratch {
-        if let s = scratch, s.tokens == tokens { return s }
-        let s = ForwardScratch(parameters: model.parameters, tokens: tokens, capacity: cache.capacity)
+        if let s = scratch, s.tokens >= tokens { return s }
+        let s = ForwardScratch(parameters: model.parameters, tokens: tokens)
         scratch = s
         return s
+    }
+
+    /// The first `rows` × vocabulary floats of the logits buffer, grown when needed.
+    private func logitRows(_ rows: Int) -> UnsafeMutableBufferPointer<Float> {
+        let count = rows * model.vocabularySize
+        if logits.count < count {
+            logits.deallocate()
+            logits = .allocate(capacity: count)
+        }
+        return UnsafeMutableBufferPointer(rebasing: logits[0..<count])
     }
 }

@@ -18,6 +18,7 @@ public enum LinearWeights: @unchecked Sendable {
             self = .float(try FloatMatrix(elementType: element, rows: rows, cols: cols, bytes: bytes, owner: file))
         } else if let encoding = Self.ternaryEncoding(tensor.type) {
             self = .ternary(try TernaryMatrix(encoding: encoding, bytes: bytes, rows: rows, cols: cols))
+            releaseResidentPages(of: bytes)
         } else {
             throw RuntimeError.unsupportedTensorType(tensor: tensor.name, type: tensor.type.description)
         }
@@ -62,28 +63,20 @@ public enum LinearWeights: @unchecked Sendable {
     }
 }
 
-/// The input of one or more projections: `tokens` rows of `cols` floats. Ternary weights
-/// need the input as int8 per-token activations; they are quantized on first use and
-/// shared by every projection that reads the same input (Q, K and V; gate and up).
-final class LinearInput {
+/// The input of one or more projections: `tokens` rows of `cols` floats, and, when a
+/// ternary projection reads it, its int8 per-token quantization, made once and shared by
+/// every projection of the same input (Q, K and V; gate and up).
+struct LinearInput {
     let values: UnsafeBufferPointer<Float>
     let tokens: Int
-    private let activations: QuantizedActivations
-    private var isQuantized = false
+    let quantized: QuantizedActivations?
 
-    /// `activations` is scratch space of tokens × cols, reused across calls.
-    init(_ values: UnsafeBufferPointer<Float>, tokens: Int, activations: QuantizedActivations) {
+    /// Quantizes `values` into `activations` (reused scratch of tokens × cols) when given.
+    init(_ values: UnsafeBufferPointer<Float>, tokens: Int, quantizingInto activations: QuantizedActivations?) throws {
         self.values = values
         self.tokens = tokens
-        self.activations = activations
-    }
-
-    func quantized() throws -> QuantizedActivations {
-        if !isQuantized {
-            try activations.quantize(values)
-            isQuantized = true
-        }
-        return activations
+        try activations?.quantize(values)
+        quantized = activations
     }
 }
 
@@ -98,6 +91,12 @@ public struct Linear: Sendable {
 
     public var inputCount: Int { weights.cols }
     public var outputCount: Int { weights.rows }
+
+    init(name: String, weights: LinearWeights, outputScale: Float?) {
+        self.name = name
+        self.weights = weights
+        self.outputScale = outputScale
+    }
 
     init(_ weight: ModelWeight, file: GGUFFile) throws {
         try self.init(tensor: weight.tensor, scale: weight.scale, file: file)
@@ -115,6 +114,12 @@ public struct Linear: Sendable {
         }
     }
 
+    /// Whether `forward` with `precision` reads the input's int8 quantization.
+    func readsQuantizedInput(_ precision: MatmulPrecision) -> Bool {
+        if case .ternary = weights { return precision == .int8Activations }
+        return false
+    }
+
     /// y[t·outputCount + r] = Σ W[r][c]·x[t·inputCount + c] for every token t.
     func forward(_ input: LinearInput, precision: MatmulPrecision, into y: UnsafeMutableBufferPointer<Float>,
                  pool: ThreadPool?) throws {
@@ -122,7 +127,9 @@ public struct Linear: Sendable {
         case (.float(let m), _):
             try FloatKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
         case (.ternary(let m), .int8Activations):
-            try m.gemm(try input.quantized(), into: y, pool: pool)
+            // A caller that did not quantize the input (see `readsQuantizedInput`) gets it done here.
+            let x = try input.quantized ?? QuantizedActivations(Array(input.values), tokens: input.tokens, cols: inputCount)
+            try m.gemm(x, into: y, pool: pool)
         case (.blockQuant(let m), .int8Activations):
             try BlockQuantKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
         case (_, .float32):

@@ -7,6 +7,7 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case contextFull(position: Int, tokens: Int, capacity: Int)
     case emptyBatch
     case emptyPrompt
+    case badBenchmark(String)
 
     public var description: String {
         switch self {
@@ -22,6 +23,8 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
             return "a forward pass needs at least one token"
         case .emptyPrompt:
             return "the prompt encodes to no tokens"
+        case .badBenchmark(let reason):
+            return "invalid benchmark: \(reason)"
         }
     }
 }

@@ -37,14 +37,21 @@ public final class TransformerModel: Sendable {
     let outputNorm: [Float]
     /// The output head: `output.weight`, or the token embedding when the model ties them.
     let output: Linear
+    /// The output head as Q8_0 when the file stores it as F32/F16/BF16 (see
+    /// `LinearWeights.requantizedToQ8_0`); sessions with int8 activations multiply with it.
+    let quantizedOutput: Linear?
     let blocks: [TransformerBlock]
 
-    public convenience init(path: String) throws {
-        try self.init(file: try GGUFFile(path: path))
+    /// - Parameter quantizeFloatHead: re-encode an F32/F16/BF16 output head as Q8_0 for
+    ///   sessions with int8 activations: half the bytes per decode step, at a slightly
+    ///   higher KL against the float reference (docs/runtime.md), so it is opt-in.
+    ///   Float32 sessions always use the stored head.
+    public convenience init(path: String, quantizeFloatHead: Bool = false) throws {
+        try self.init(file: try GGUFFile(path: path), quantizeFloatHead: quantizeFloatHead)
     }
 
     /// `adapter`, when given, must fit the model (`LoRAAdapterFile.validate`).
-    public init(file: GGUFFile, adapter: LoRAAdapter? = nil) throws {
+    public init(file: GGUFFile, adapter: LoRAAdapter? = nil, quantizeFloatHead: Bool = false) throws {
         let hp = try ModelHyperParameters(metadata: file.metadata)
         let layout = try ModelTensorLayout(file: file, parameters: hp)
         if let adapter { try LoRAAdapterFile.validate(adapter, against: file) }
@@ -57,6 +64,12 @@ public final class TransformerModel: Sendable {
             output = try Linear(head, file: file)
         } else {
             output = try Linear(tensor: layout.tokenEmbedding, scale: nil, file: file)
+        }
+        if quantizeFloatHead, let q8 = try output.weights.requantizedToQ8_0() {
+            quantizedOutput = Linear(name: output.name, weights: .blockQuant(q8), outputScale: output.outputScale)
+            if case .float(let m) = output.weights { releaseResidentPages(of: m.bytes) }
+        } else {
+            quantizedOutput = nil
         }
         blocks = try layout.layers.enumerated().map { try TransformerBlock($1, file: file, layer: $0, adapter: adapter) }
     }
