@@ -23,6 +23,13 @@ public enum InstructionFile {
         public let path: String
         public let line: Int?
         public let reason: String
+
+        public init(path: String, line: Int?, reason: String) {
+            self.path = path
+            self.line = line
+            self.reason = reason
+        }
+
         public var description: String { line.map { "\(path):\($0): \(reason)" } ?? "\(path): \(reason)" }
     }
 
@@ -38,7 +45,7 @@ public enum InstructionFile {
 
     public static func parse(_ text: String, path: String) throws -> [InstructionExample] {
         var examples: [InstructionExample] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
         where !line.allSatisfy(\.isWhitespace) {
             let example: InstructionExample
             do {

@@ -19,8 +19,8 @@ public enum PromptFile {
     /// The prompts of `text`, escapes resolved.
     public static func parse(_ text: String) throws -> [String] {
         var prompts: [String] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let raw = line.hasSuffix("\r") ? line.dropLast() : line[...]
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let raw = line
             guard !raw.allSatisfy(\.isWhitespace) else { continue }
             prompts.append(try unescape(raw, line: index + 1))
         }
