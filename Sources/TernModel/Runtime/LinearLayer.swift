@@ -32,7 +32,7 @@ public enum LinearWeights: @unchecked Sendable {
         }
     }
 
-    var rows: Int {
+    public var rows: Int {
         switch self {
         case .ternary(let m): m.rows
         case .blockQuant(let m): m.rows
@@ -40,7 +40,7 @@ public enum LinearWeights: @unchecked Sendable {
         }
     }
 
-    var cols: Int {
+    public var cols: Int {
         switch self {
         case .ternary(let m): m.cols
         case .blockQuant(let m): m.cols
@@ -49,7 +49,7 @@ public enum LinearWeights: @unchecked Sendable {
     }
 
     /// Row `row` as floats into `out` (an embedding lookup reads only the rows it needs).
-    func copyRow(_ row: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
+    public func copyRow(_ row: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
         switch self {
         case .blockQuant(let m):
             try m.dequantizeRows(row..<(row + 1), into: out)
@@ -65,20 +65,20 @@ public enum LinearWeights: @unchecked Sendable {
 /// The input of one or more projections: `tokens` rows of `cols` floats. Ternary weights
 /// need the input as int8 per-token activations; they are quantized on first use and
 /// shared by every projection that reads the same input (Q, K and V; gate and up).
-final class LinearInput {
-    let values: UnsafeBufferPointer<Float>
-    let tokens: Int
+public final class LinearInput {
+    public let values: UnsafeBufferPointer<Float>
+    public let tokens: Int
     private let activations: QuantizedActivations
     private var isQuantized = false
 
     /// `activations` is scratch space of tokens × cols, reused across calls.
-    init(_ values: UnsafeBufferPointer<Float>, tokens: Int, activations: QuantizedActivations) {
+    public init(_ values: UnsafeBufferPointer<Float>, tokens: Int, activations: QuantizedActivations) {
         self.values = values
         self.tokens = tokens
         self.activations = activations
     }
 
-    func quantized() throws -> QuantizedActivations {
+    public func quantized() throws -> QuantizedActivations {
         if !isQuantized {
             try activations.quantize(values)
             isQuantized = true
@@ -114,7 +114,7 @@ public struct Linear: Sendable {
     }
 
     /// y[t·outputCount + r] = Σ W[r][c]·x[t·inputCount + c] for every token t.
-    func forward(_ input: LinearInput, precision: MatmulPrecision, into y: UnsafeMutableBufferPointer<Float>,
+    public func forward(_ input: LinearInput, precision: MatmulPrecision, into y: UnsafeMutableBufferPointer<Float>,
                  pool: ThreadPool?) throws {
         switch (weights, precision) {
         case (.float(let m), _):

@@ -1,13 +1,13 @@
 import TernKernels
 
 /// The weights of one transformer block, ready for inference.
-struct TransformerBlock: Sendable {
-    let attentionNorm: [Float]
-    let ffnNorm: [Float]
-    let query, key, value, attentionOutput, gate, up, down: Linear
+public struct TransformerBlock: Sendable {
+    public let attentionNorm: [Float]
+    public let ffnNorm: [Float]
+    public let query, key, value, attentionOutput, gate, up, down: Linear
     /// bitnet only: RMS norms before `attentionOutput` and before `down`.
-    let attentionSubNorm: [Float]?
-    let ffnSubNorm: [Float]?
+    public let attentionSubNorm: [Float]?
+    public let ffnSubNorm: [Float]?
 
     init(_ t: LayerTensors, file: GGUFFile) throws {
         attentionNorm = try floatVector(t.attentionNorm, file: file)
@@ -31,11 +31,11 @@ public final class TransformerModel: Sendable {
     public let file: GGUFFile
     public let parameters: ModelHyperParameters
     /// Token embeddings; only the rows of the tokens being run are dequantized.
-    let tokenEmbedding: LinearWeights
-    let outputNorm: [Float]
+    public let tokenEmbedding: LinearWeights
+    public let outputNorm: [Float]
     /// The output head: `output.weight`, or the token embedding when the model ties them.
-    let output: Linear
-    let blocks: [TransformerBlock]
+    public let output: Linear
+    public let blocks: [TransformerBlock]
 
     public convenience init(path: String) throws {
         try self.init(file: try GGUFFile(path: path))
@@ -59,7 +59,7 @@ public final class TransformerModel: Sendable {
     public var vocabularySize: Int { parameters.vocabularySize }
 
     /// RoPE pairing: llama.cpp rotates adjacent pairs for `llama` and halves for `bitnet`.
-    var ropeLayout: RoPELayout { parameters.architecture == .bitnet ? .neox : .adjacentPairs }
+    public var ropeLayout: RoPELayout { parameters.architecture == .bitnet ? .neox : .adjacentPairs }
 
-    var activation: FFNActivation { parameters.hiddenActivation == .relu2 ? .relu2 : .silu }
+    public var activation: FFNActivation { parameters.hiddenActivation == .relu2 ? .relu2 : .silu }
 }
