@@ -26,7 +26,7 @@ struct OutputLoss {
             let c = rows.count
             let gathered = scratch.buffer("loss.rows", count: c * e)
             for (i, t) in rows.enumerated() {
-                UnsafeMutableBufferPointer(rebasing: gathered[(i * e)..<((i + 1) * e)])
+                _ = UnsafeMutableBufferPointer(rebasing: gathered[(i * e)..<((i + 1) * e)])
                     .update(fromContentsOf: UnsafeBufferPointer(rebasing: normed[(t * e)..<((t + 1) * e)]))
             }
             let logits = scratch.buffer("loss.logits", count: c * vocabulary)
@@ -55,7 +55,7 @@ struct OutputLoss {
             let dRows = scratch.buffer("loss.dRows", count: c * e)
             try head.inputGradient(UnsafeBufferPointer(logits), tokens: c, into: dRows, pool: pool)
             for (i, t) in rows.enumerated() {
-                UnsafeMutableBufferPointer(rebasing: gradient[(t * e)..<((t + 1) * e)])
+                _ = UnsafeMutableBufferPointer(rebasing: gradient[(t * e)..<((t + 1) * e)])
                     .update(fromContentsOf: UnsafeBufferPointer(rebasing: dRows[(i * e)..<((i + 1) * e)]))
             }
         }

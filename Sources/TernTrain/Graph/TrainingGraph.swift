@@ -71,7 +71,7 @@ public final class TrainingGraph {
         let targets = Set(parameters.slots.map(\.site.target))
         let tapeBytes = BlockTape.byteCount(parameters: hp, capacity: capacity, targets: targets.count, rank: parameters.rank)
         let recompute = recomputesActivations ?? (tapeBytes * hp.blockCount > 256 << 20)
-        recomputesActivations = recompute
+        self.recomputesActivations = recompute
         inputs = (0...hp.blockCount).map { _ in TrainingBuffer(count: capacity * hp.embeddingLength) }
         tapes = (0..<(recompute ? 1 : hp.blockCount)).map { _ in
             BlockTape(parameters: hp, capacity: capacity, targets: targets, rank: parameters.rank)
@@ -238,7 +238,7 @@ public final class TrainingGraph {
 
         // Feed-forward half: the residual passes dOut through unchanged.
         let dResidual = scratch.buffer("grad.residual", count: n * e)
-        dResidual.update(fromContentsOf: dOut)
+        _ = dResidual.update(fromContentsOf: dOut)
         let gate = tape.gate.prefix(n * ff), up = tape.up.prefix(n * ff)
         let hidden = try gatedHidden(block, gate: gate, up: up, tokens: n)
         let dHidden = scratch.buffer("grad.ffHidden", count: n * ff)
@@ -291,7 +291,7 @@ public final class TrainingGraph {
         try backwardProjection(p[.attentionKey]!, input: normed, tape: tape, tokens: n, gradient: dk, into: dInput, accumulate: true)
         try backwardProjection(p[.attentionValue]!, input: normed, tape: tape, tokens: n, gradient: dv, into: dInput, accumulate: true)
         guard propagates else { return }
-        dOut.update(fromContentsOf: dResidual)
+        _ = dOut.update(fromContentsOf: dResidual)
         normGradient(x: x, block.attentionNorm, gradient: dNormed, into: dOut, accumulate: true)
     }
 

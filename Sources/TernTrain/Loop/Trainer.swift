@@ -1,4 +1,5 @@
 import Foundation
+import TernKernels
 
 /// What one optimizer step did.
 public struct StepReport: Sendable, Equatable {
@@ -49,6 +50,33 @@ public final class Trainer {
         self.random = random
         order = []
         order = shuffledOrder()
+    }
+
+    /// A fresh run on `model`: the adapter is initialised from `options.seed` (B = 0), and
+    /// the same generator then shuffles the data.
+    public convenience init(model: TransformerModel, train: [TrainingSequence], validation: [TrainingSequence],
+                            options: TrainingOptions, contextLength: Int, recomputesActivations: Bool? = nil,
+                            pool: ThreadPool?) throws {
+        try options.validate()
+        var random = RandomSource(seed: options.seed)
+        let parameters = try LoRAParameters.initial(model: model, targets: options.targets, rank: options.rank,
+                                                    alpha: options.alpha, random: &random)
+        let graph = try TrainingGraph(model: model, parameters: parameters, capacity: contextLength,
+                                      recomputesActivations: recomputesActivations, pool: pool)
+        try self.init(graph: graph, train: train, validation: validation, options: options, random: random)
+    }
+
+    /// Continues the run `checkpoint` saved on `model`, with its options.
+    public convenience init(model: TransformerModel, train: [TrainingSequence], validation: [TrainingSequence],
+                            resumingFrom checkpoint: TrainingCheckpoint, contextLength: Int,
+                            recomputesActivations: Bool? = nil, pool: ThreadPool?) throws {
+        let options = checkpoint.state.options
+        var random = RandomSource(seed: options.seed)
+        let parameters = try LoRAParameters.initial(model: model, targets: options.targets, rank: options.rank,
+                                                    alpha: options.alpha, random: &random)
+        let graph = try TrainingGraph(model: model, parameters: parameters, capacity: contextLength,
+                                      recomputesActivations: recomputesActivations, pool: pool)
+        try self.init(graph: graph, train: train, validation: validation, resumingFrom: checkpoint)
     }
 
     /// Continues the run `checkpoint` saved; `graph.parameters` gets the saved values.
