@@ -86,7 +86,7 @@ struct OpGradientTests {
         let op = AttentionGradient(heads: 4, kvHeads: 2, headDimension: 4)
         let n = 5, qCount = n * 16, kvCount = n * 8
         let w = Self.random(qCount, seed: 6)
-        var inputs = [Self.random(qCount, seed: 7), Self.random(kvCount, seed: 8), Self.random(kvCount, seed: 9)]
+        let inputs = [Self.random(qCount, seed: 7), Self.random(kvCount, seed: 8), Self.random(kvCount, seed: 9)]
         func forward(_ q: [Float], _ k: [Float], _ v: [Float]) throws -> Double {
             var out = [Float](repeating: 0, count: qCount), scores = [Float](repeating: 0, count: n)
             try q.withUnsafeBufferPointer { qp in
@@ -100,7 +100,8 @@ struct OpGradientTests {
             }
             return Self.dot(out, w)
         }
-        var grads = [[Float](repeating: 0, count: qCount), [Float](repeating: 0, count: kvCount), [Float](repeating: 0, count: kvCount)]
+        var dqValues = [Float](repeating: 0, count: qCount)
+        var dkValues = [Float](repeating: 0, count: kvCount), dvValues = [Float](repeating: 0, count: kvCount)
         var scores = [Float](repeating: 0, count: n), scratch = [Float](repeating: 0, count: n)
         try inputs[0].withUnsafeBufferPointer { qp in
             try inputs[1].withUnsafeBufferPointer { kp in
@@ -108,9 +109,9 @@ struct OpGradientTests {
                     try w.withUnsafeBufferPointer { gp in
                         try scores.withUnsafeMutableBufferPointer { sp in
                             try scratch.withUnsafeMutableBufferPointer { cp in
-                                try grads[0].withUnsafeMutableBufferPointer { dq in
-                                    try grads[1].withUnsafeMutableBufferPointer { dk in
-                                        try grads[2].withUnsafeMutableBufferPointer { dv in
+                                try dqValues.withUnsafeMutableBufferPointer { dq in
+                                    try dkValues.withUnsafeMutableBufferPointer { dk in
+                                        try dvValues.withUnsafeMutableBufferPointer { dv in
                                             try op.backward(q: qp, k: kp, v: vp, tokens: n, outputGradient: gp, scores: sp,
                                                             scratch: cp, queryGradient: dq, keyGradient: dk, valueGradient: dv)
                                         }
@@ -122,10 +123,13 @@ struct OpGradientTests {
                 }
             }
         }
+        let grads = [dqValues, dkValues, dvValues]
         for which in 0..<3 {
-            for i in 0..<inputs[which].count {
-                let numeric = try FiniteDifference.derivative(at: i, of: &inputs[which]) { x in
-                    var all = inputs
+            var perturbed = inputs[which]
+            let fixed = inputs
+            for i in 0..<perturbed.count {
+                let numeric = try FiniteDifference.derivative(at: i, of: &perturbed) { x in
+                    var all = fixed
                     all[which] = x
                     return try forward(all[0], all[1], all[2])
                 }
