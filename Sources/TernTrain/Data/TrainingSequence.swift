@@ -17,13 +17,3 @@ public struct TrainingSequence: Sendable, Equatable {
     /// Tokens whose prediction is scored (the first token is never predicted).
     public var scoredTokenCount: Int { lossMask.dropFirst().filter { $0 }.count }
 }
-
-public enum TrainingDataError: Error, CustomStringConvertible, Equatable {
-    case maskLength(tokens: Int, mask: Int)
-
-    public var description: String {
-        switch self {
-        case .maskLength(let tokens, let mask): "loss mask has \(mask) entries for \(tokens) tokens"
-        }
-    }
-}
