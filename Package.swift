@@ -59,7 +59,6 @@ let package = Package(
         .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TernModelTests", dependencies: ["TernModel"]),
         .testTarget(name: "TernMeshTests", dependencies: ["TernMesh"]),
-        .testTarget(name: "TernTrainTests", dependencies: ["TernTrain"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
         .testTarget(name: "TernTrainTests", dependencies: ["TernTrain"]),
         .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger"]),
