@@ -20,6 +20,8 @@ struct BenchFinetune: ParsableCommand {
     @Option(help: "Kernel threads (default: one per CPU).") var threads: Int?
     @Option(help: "Activation recomputation: on, off, or auto (on when saved activations would pass 256 MiB).")
     var recompute = "auto"
+    @Option(help: "Input gradients through ternary weights: int8 (transposed copy, fast) or float (exact).")
+    var ternaryGradient = TernaryGradientPath.int8.rawValue
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     struct Report: Codable {
@@ -31,6 +33,7 @@ struct BenchFinetune: ParsableCommand {
         let threads: Int
         let steps: Int
         let recompute: Bool
+        let ternary_gradient: String
         let tokens_per_second: Double
         let seconds_per_step: Double
         let peak_rss_bytes: Int
@@ -42,6 +45,7 @@ struct BenchFinetune: ParsableCommand {
         guard ctx >= 2 else { throw ValidationError("--ctx must be at least 2, got \(ctx)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard ["on", "off", "auto"].contains(recompute) else { throw ValidationError("--recompute must be on, off or auto") }
+        guard TernaryGradientPath(rawValue: ternaryGradient) != nil else { throw ValidationError("--ternary-gradient must be int8 or float") }
     }
 
     func run() throws {
@@ -62,7 +66,8 @@ struct BenchFinetune: ParsableCommand {
         options.steps = steps + 1
         let pool = ThreadPool(threads: threads)
         let trainer = try Trainer(model: transformer, train: [sequence], validation: [], options: options, contextLength: ctx,
-                                  recomputesActivations: recompute == "auto" ? nil : recompute == "on", pool: pool)
+                                  recomputesActivations: recompute == "auto" ? nil : recompute == "on",
+                                  ternaryGradient: TernaryGradientPath(rawValue: ternaryGradient)!, pool: pool)
         let warmup = try trainer.trainStep()
         var seconds = 0.0, last = warmup
         for _ in 0..<steps {
@@ -71,7 +76,7 @@ struct BenchFinetune: ParsableCommand {
         }
         let report = Report(model: (model as NSString).lastPathComponent, ctx: ctx, rank: rank, alpha: alpha,
                             modules: options.targets.map(\.rawValue), threads: pool.threadCount, steps: steps,
-                            recompute: trainer.graph.recomputesActivations,
+                            recompute: trainer.graph.recomputesActivations, ternary_gradient: ternaryGradient,
                             tokens_per_second: Double(steps * ctx) / seconds, seconds_per_step: seconds / Double(steps),
                             peak_rss_bytes: PeakMemory.residentBytes, first_loss: warmup.loss.mean, last_loss: last.loss.mean)
         if json {

@@ -40,3 +40,38 @@ struct BaseParityTests {
         try Self.expectBaseLogits("bitnet-tiny-tq2_0.gguf", tokens: [1, 504, 3575, 282, 4649, 28])
     }
 }
+
+/// The int8 transposed-copy path for ternary input gradients against the exact float path,
+/// on the real ternary tiny model: the adapter gradients must point the same way.
+@Suite("ternary input gradients: int8 transposed copy vs float")
+struct TernaryGradientPathTests {
+    @Test("bitnet tiny: gradients agree to cosine > 0.99 and norm within 5%")
+    func agree() throws {
+        guard let path = BaseParityTests.modelPath("bitnet-tiny-tq2_0.gguf") else {
+            Issue.record("missing model bitnet-tiny-tq2_0.gguf: run scripts/setup.sh")
+            return
+        }
+        let model = try TransformerModel(path: path)
+        let tokens: [Int32] = [1, 504, 3575, 282, 4649, 28, 216, 9, 1033, 77, 402, 13]
+        let sequence = try TrainingSequence(tokens: tokens, lossMask: tokens.map { _ in true })
+        var gradients: [[Float]] = []
+        for route in [TernaryGradientPath.float, .int8] {
+            var random = RandomSource(seed: 5)
+            let parameters = try LoRAParameters.initial(model: model, targets: LoRATarget.allCases, rank: 4, alpha: 8, random: &random)
+            for slot in parameters.slots {
+                for i in 0..<(slot.outputs * 4) { parameters.values[slot.bOffset + i] = Float(random.nextUnit() - 0.5) * 0.02 }
+            }
+            let graph = try TrainingGraph(model: model, parameters: parameters, capacity: tokens.count, ternaryGradient: route)
+            _ = try graph.accumulateGradients(for: sequence, lossScale: 1 / Float(tokens.count - 1))
+            gradients.append(Array(parameters.gradients))
+        }
+        let (f, q) = (gradients[0], gradients[1])
+        let dot = zip(f, q).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let nf = f.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let nq = q.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        #expect(nf > 0)
+        #expect(dot / (nf * nq) > 0.99, "cosine \(dot / (nf * nq))")
+        #expect(abs(nq / nf - 1) < 0.05, "norms \(nf) vs \(nq)")
+        #expect(f != q)
+    }
+}

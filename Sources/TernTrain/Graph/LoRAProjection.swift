@@ -6,6 +6,8 @@ struct LoRAProjection {
     let base: Linear
     let slot: LoRAParameters.Slot?
     let parameters: LoRAParameters
+    /// For a ternary base on the int8 gradient path: Wᵀ repacked.
+    let transposed: TransposedTernary?
 
     /// Writes y (tokens × outputs) and, when the site has a pair, the low-rank activation
     /// u = x·Aᵀ (tokens × rank) that the backward pass needs.
@@ -29,15 +31,17 @@ struct LoRAProjection {
     func backward(input x: UnsafeBufferPointer<Float>, lowRank u: UnsafeBufferPointer<Float>?, tokens n: Int,
                   outputGradient g: UnsafeBufferPointer<Float>,
                   inputGradient dx: UnsafeMutableBufferPointer<Float>?, accumulate: Bool,
-                  scratch: ScratchArena, pool: ThreadPool?) throws {
+                  scratch: ScratchArena, activations: ActivationCache, pool: ThreadPool?) throws {
         if let dx {
-            if accumulate {
-                let base = scratch.buffer("lora.dx", count: dx.count)
-                try self.base.inputGradient(g, tokens: n, into: base, pool: pool)
-                DenseMath.add(UnsafeBufferPointer(base), into: dx)
+            let target = accumulate ? scratch.buffer("lora.dx", count: dx.count) : dx
+            if let transposed {
+                try transposed.inputGradient(g, tokens: n, scaled: scratch.buffer("lora.scaledG", count: g.count),
+                                             activations: activations.buffer(tokens: n, cols: base.outputCount),
+                                             into: target, pool: pool)
             } else {
-                try base.inputGradient(g, tokens: n, into: dx, pool: pool)
+                try base.inputGradient(g, tokens: n, into: target, pool: pool)
             }
+            if accumulate { DenseMath.add(UnsafeBufferPointer(target), into: dx) }
         }
         guard let slot, let u else { return }
         let r = parameters.rank, s = parameters.scale

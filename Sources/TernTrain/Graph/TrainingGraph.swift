@@ -31,6 +31,7 @@ public final class TrainingGraph {
     public let capacity: Int
     public let precision: MatmulPrecision
     public let recomputesActivations: Bool
+    public let ternaryGradient: TernaryGradientPath
     let pool: ThreadPool?
 
     /// inputs[l] is block l's input; inputs[blockCount] the final hidden state.
@@ -42,15 +43,17 @@ public final class TrainingGraph {
     /// The lowest block with a LoRA site: the backward pass stops there.
     private let lowestTrainedLayer: Int
     private let scratch = ScratchArena()
-    private var quantized: [Int: QuantizedActivations] = [:]
+    private let quantized = ActivationCache()
 
     /// - Parameters:
     ///   - capacity: tokens per forward pass (the context length of training).
     ///   - recomputesActivations: nil picks recomputation when the saved activations would
     ///     take more than 256 MiB.
+    ///   - ternaryGradient: how input gradients pass ternary projections (see
+    ///     `TernaryGradientPath`); block-quant and float bases always use the float path.
     public init(model: TransformerModel, parameters: LoRAParameters, capacity: Int,
                 precision: MatmulPrecision = .int8Activations, recomputesActivations: Bool? = nil,
-                pool: ThreadPool? = nil) throws {
+                ternaryGradient: TernaryGradientPath = .int8, pool: ThreadPool? = nil) throws {
         let hp = model.parameters
         guard capacity > 0 else { throw TrainingError.invalidOption("context length \(capacity) must be positive") }
         for slot in parameters.slots {
@@ -76,15 +79,25 @@ public final class TrainingGraph {
         tapes = (0..<(recompute ? 1 : hp.blockCount)).map { _ in
             BlockTape(parameters: hp, capacity: capacity, targets: targets, rank: parameters.rank)
         }
-        projections = (0..<hp.blockCount).map { layer in
-            Dictionary(uniqueKeysWithValues: LoRATarget.allCases.map { target in
-                (target, LoRAProjection(base: model.blocks[layer].projection(target),
-                                        slot: parameters.slot(layer: layer, target: target), parameters: parameters))
+        let lowest = parameters.slots.map(\.site.layer).min() ?? hp.blockCount
+        lowestTrainedLayer = lowest
+        self.ternaryGradient = ternaryGradient
+        projections = try (0..<hp.blockCount).map { layer in
+            Dictionary(uniqueKeysWithValues: try LoRATarget.allCases.map { target in
+                let base = model.blocks[layer].projection(target)
+                // Input gradients flow through the blocks above the lowest trained one, and
+                // in that block down to its Q, K, V outputs only.
+                var transposed: TransposedTernary?
+                let needsInputGradient = layer > lowest || !LoRATarget.attentionInputs.contains(target)
+                if ternaryGradient == .int8, layer >= lowest, needsInputGradient, case .ternary = base.weights {
+                    transposed = try TransposedTernary(base)
+                }
+                return (target, LoRAProjection(base: base, slot: parameters.slot(layer: layer, target: target),
+                                               parameters: parameters, transposed: transposed))
             })
         }
         attention = AttentionGradient(heads: hp.headCount, kvHeads: hp.headCountKV, headDimension: hp.headDimension)
         positions = (0..<capacity).map { Int32($0) }
-        lowestTrainedLayer = parameters.slots.map(\.site.layer).min() ?? hp.blockCount
     }
 
     // MARK: Public passes
@@ -309,7 +322,7 @@ public final class TrainingGraph {
         let u = projection.slot.flatMap { tape.lowRank[$0.site.target] }.map { UnsafeBufferPointer($0.prefix(n * parameters.rank)) }
         try projection.backward(input: UnsafeBufferPointer(input), lowRank: u, tokens: n,
                                 outputGradient: UnsafeBufferPointer(gradient), inputGradient: dx,
-                                accumulate: accumulate, scratch: scratch, pool: pool)
+                                accumulate: accumulate, scratch: scratch, activations: quantized, pool: pool)
     }
 
     private func normalize(_ x: UnsafeMutableBufferPointer<Float>, _ weight: [Float], into y: UnsafeMutableBufferPointer<Float>) throws {
@@ -339,11 +352,7 @@ public final class TrainingGraph {
 
     /// Int8 activation scratch for `tokens` × `cols` (one per shape, reused).
     private func activations(tokens: Int, cols: Int) -> QuantizedActivations {
-        let key = tokens << 32 | cols
-        if let a = quantized[key] { return a }
-        let a = QuantizedActivations(tokens: tokens, cols: cols)
-        quantized[key] = a
-        return a
+        quantized.buffer(tokens: tokens, cols: cols)
     }
 }
 
@@ -352,4 +361,9 @@ extension UnsafeMutableBufferPointer where Element == Float {
     func rows(_ t: Int, width: Int) -> UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(rebasing: self[(t * width)..<((t + 1) * width)])
     }
+}
+
+extension LoRATarget {
+    /// The projections that read the attention norm's output (the block input's branch).
+    static let attentionInputs: [LoRATarget] = [.attentionQuery, .attentionKey, .attentionValue]
 }

@@ -56,26 +56,27 @@ public final class Trainer {
     /// the same generator then shuffles the data.
     public convenience init(model: TransformerModel, train: [TrainingSequence], validation: [TrainingSequence],
                             options: TrainingOptions, contextLength: Int, recomputesActivations: Bool? = nil,
-                            pool: ThreadPool?) throws {
+                            ternaryGradient: TernaryGradientPath = .int8, pool: ThreadPool?) throws {
         try options.validate()
         var random = RandomSource(seed: options.seed)
         let parameters = try LoRAParameters.initial(model: model, targets: options.targets, rank: options.rank,
                                                     alpha: options.alpha, random: &random)
         let graph = try TrainingGraph(model: model, parameters: parameters, capacity: contextLength,
-                                      recomputesActivations: recomputesActivations, pool: pool)
+                                      recomputesActivations: recomputesActivations, ternaryGradient: ternaryGradient, pool: pool)
         try self.init(graph: graph, train: train, validation: validation, options: options, random: random)
     }
 
     /// Continues the run `checkpoint` saved on `model`, with its options.
     public convenience init(model: TransformerModel, train: [TrainingSequence], validation: [TrainingSequence],
                             resumingFrom checkpoint: TrainingCheckpoint, contextLength: Int,
-                            recomputesActivations: Bool? = nil, pool: ThreadPool?) throws {
+                            recomputesActivations: Bool? = nil, ternaryGradient: TernaryGradientPath = .int8,
+                            pool: ThreadPool?) throws {
         let options = checkpoint.state.options
         var random = RandomSource(seed: options.seed)
         let parameters = try LoRAParameters.initial(model: model, targets: options.targets, rank: options.rank,
                                                     alpha: options.alpha, random: &random)
         let graph = try TrainingGraph(model: model, parameters: parameters, capacity: contextLength,
-                                      recomputesActivations: recomputesActivations, pool: pool)
+                                      recomputesActivations: recomputesActivations, ternaryGradient: ternaryGradient, pool: pool)
         try self.init(graph: graph, train: train, validation: validation, resumingFrom: checkpoint)
     }
 
