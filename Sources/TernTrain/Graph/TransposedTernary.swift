@@ -20,13 +20,20 @@ final class TransposedTernary {
         let rows = w.rows, cols = w.cols
         var trits = [Float](repeating: 0, count: rows * cols)
         var scales = [Float](repeating: 0, count: rows)
+        // Rows are decoded a block at a time and written column by column, so each write
+        // lands next to the previous one instead of a whole row further on.
+        let block = 64
         trits.withUnsafeMutableBufferPointer { t in
-            for r in 0..<rows {
-                let scale = w.scale(row: r)
-                scales[r] = scale * (linear.outputScale ?? 1)
-                guard scale != 0 else { continue }
-                let values = w.values(row: r)
-                for c in 0..<cols { t[c * rows + r] = (values[c] / scale).rounded() }
+            for r0 in stride(from: 0, to: rows, by: block) {
+                let r1 = min(rows, r0 + block)
+                let decoded = (r0..<r1).map { r -> [Float] in
+                    let scale = w.scale(row: r)
+                    scales[r] = scale * (linear.outputScale ?? 1)
+                    return scale == 0 ? [Float](repeating: 0, count: cols) : w.values(row: r).map { ($0 / scale).rounded() }
+                }
+                for c in 0..<cols {
+                    for r in r0..<r1 { t[c * rows + r] = decoded[r - r0][c] }
+                }
             }
         }
         let bytes = try TernaryEncoding.i2s.encode(trits, rows: cols, cols: rows)
