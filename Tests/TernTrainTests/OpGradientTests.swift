@@ -88,13 +88,11 @@ struct OpGradientTests {
         let w = Self.random(qCount, seed: 6)
         let inputs = [Self.random(qCount, seed: 7), Self.random(kvCount, seed: 8), Self.random(kvCount, seed: 9)]
         func forward(_ q: [Float], _ k: [Float], _ v: [Float]) throws -> Double {
-            var out = [Float](repeating: 0, count: qCount), scores = [Float](repeating: 0, count: n)
+            var out = [Float](repeating: 0, count: qCount)
             try q.withUnsafeBufferPointer { qp in
                 try k.withUnsafeBufferPointer { kp in
                     try v.withUnsafeBufferPointer { vp in
-                        try scores.withUnsafeMutableBufferPointer { sp in
-                            try out.withUnsafeMutableBufferPointer { try op.forward(q: qp, k: kp, v: vp, tokens: n, scores: sp, into: $0) }
-                        }
+                        try out.withUnsafeMutableBufferPointer { try op.forward(q: qp, k: kp, v: vp, tokens: n, into: $0) }
                     }
                 }
             }
@@ -102,20 +100,15 @@ struct OpGradientTests {
         }
         var dqValues = [Float](repeating: 0, count: qCount)
         var dkValues = [Float](repeating: 0, count: kvCount), dvValues = [Float](repeating: 0, count: kvCount)
-        var scores = [Float](repeating: 0, count: n), scratch = [Float](repeating: 0, count: n)
         try inputs[0].withUnsafeBufferPointer { qp in
             try inputs[1].withUnsafeBufferPointer { kp in
                 try inputs[2].withUnsafeBufferPointer { vp in
                     try w.withUnsafeBufferPointer { gp in
-                        try scores.withUnsafeMutableBufferPointer { sp in
-                            try scratch.withUnsafeMutableBufferPointer { cp in
-                                try dqValues.withUnsafeMutableBufferPointer { dq in
-                                    try dkValues.withUnsafeMutableBufferPointer { dk in
-                                        try dvValues.withUnsafeMutableBufferPointer { dv in
-                                            try op.backward(q: qp, k: kp, v: vp, tokens: n, outputGradient: gp, scores: sp,
-                                                            scratch: cp, queryGradient: dq, keyGradient: dk, valueGradient: dv)
-                                        }
-                                    }
+                        try dqValues.withUnsafeMutableBufferPointer { dq in
+                            try dkValues.withUnsafeMutableBufferPointer { dk in
+                                try dvValues.withUnsafeMutableBufferPointer { dv in
+                                    try op.backward(q: qp, k: kp, v: vp, tokens: n, outputGradient: gp,
+                                                    queryGradient: dq, keyGradient: dk, valueGradient: dv)
                                 }
                             }
                         }

@@ -183,7 +183,7 @@ public final class TrainingGraph {
         try rope(key, heads: hp.headCountKV, tokens: n, inverse: false)
         let mixed = tape.attention.prefix(n * e)
         try attention.forward(q: UnsafeBufferPointer(query), k: UnsafeBufferPointer(key), v: UnsafeBufferPointer(value),
-                              tokens: n, scores: scratch.buffer("scores", count: n), into: mixed)
+                              tokens: n, into: mixed)
         var projected = mixed
         if let subNorm = block.attentionSubNorm {
             projected = scratch.buffer("attentionNormed", count: n * e)
@@ -292,7 +292,6 @@ public final class TrainingGraph {
         try attention.backward(q: UnsafeBufferPointer(tape.query.prefix(n * e)), k: UnsafeBufferPointer(tape.key.prefix(n * kv)),
                                v: UnsafeBufferPointer(tape.value.prefix(n * kv)), tokens: n,
                                outputGradient: UnsafeBufferPointer(dMixed),
-                               scores: scratch.buffer("scores", count: n), scratch: scratch.buffer("grad.scores", count: n),
                                queryGradient: dq, keyGradient: dk, valueGradient: dv)
         try rope(dq, heads: hp.headCount, tokens: n, inverse: true)
         try rope(dk, heads: hp.headCountKV, tokens: n, inverse: true)
