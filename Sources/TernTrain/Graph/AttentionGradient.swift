@@ -1,11 +1,10 @@
-import Foundation
 import TernKernels
 
 /// Causal grouped-query attention over one training sequence (positions 0..<n), forward and
 /// backward, in float32. The forward does the arithmetic of the runtime's attention in the
 /// same order, so training logits equal inference logits bit for bit. The backward
 /// recomputes each row of probabilities from the saved Q and K instead of storing n² of
-/// them. Heads (forward) and KV groups (backward) run in parallel; each writes only its
+/// them. Heads (forward) and KV groups (backward) run in parallel on the pool; each writes only its
 /// own slices, so results do not depend on the thread count.
 public struct AttentionGradient: Sendable {
     public let heads: Int
@@ -40,12 +39,12 @@ public struct AttentionGradient: Sendable {
 
     /// out[t][h] = Σ_{j≤t} p_j · v[j][h/g].
     public func forward(q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
-                        tokens n: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
+                        tokens n: Int, into out: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil) throws {
         let d = headDimension, kvStride = kvHeads * d
         let shared = SharedPointers(q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!, out: out.baseAddress!,
                                     scratch: .allocate(capacity: heads * n), failures: .init(count: heads))
         defer { shared.scratch.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: heads) { h in
+        PoolTasks.run(pool, tasks: heads) { h in
             do {
                 for t in 0..<n {
                     let p = try probabilities(t: t, h: h, q: shared.q, k: shared.k, into: shared.scratch + h * n)
@@ -70,7 +69,7 @@ public struct AttentionGradient: Sendable {
     public func backward(q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
                          tokens n: Int, outputGradient g: UnsafeBufferPointer<Float>,
                          queryGradient dq: UnsafeMutableBufferPointer<Float>, keyGradient dk: UnsafeMutableBufferPointer<Float>,
-                         valueGradient dv: UnsafeMutableBufferPointer<Float>) throws {
+                         valueGradient dv: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil) throws {
         let d = headDimension, kvStride = kvHeads * d
         dq.update(repeating: 0)
         dk.update(repeating: 0)
@@ -80,7 +79,7 @@ public struct AttentionGradient: Sendable {
         defer { shared.scratch.deallocate() }
         let gradients = SharedGradients(g: g.baseAddress!, dk: dk.baseAddress!, dv: dv.baseAddress!)
         // One task per KV head: its query heads are the only writers of its dK and dV.
-        DispatchQueue.concurrentPerform(iterations: kvHeads) { kvHead in
+        PoolTasks.run(pool, tasks: kvHeads) { kvHead in
             let scores = shared.scratch + kvHead * 2 * n, dp = scores + n
             let kvOffset = kvHead * d
             do {

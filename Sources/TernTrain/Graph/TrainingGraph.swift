@@ -79,6 +79,7 @@ public final class TrainingGraph {
         tapes = (0..<(recompute ? 1 : hp.blockCount)).map { _ in
             BlockTape(parameters: hp, capacity: capacity, targets: targets, rank: parameters.rank)
         }
+        RepackedWeightPages.release(model)
         let lowest = parameters.slots.map(\.site.layer).min() ?? hp.blockCount
         lowestTrainedLayer = lowest
         self.ternaryGradient = ternaryGradient
@@ -183,7 +184,7 @@ public final class TrainingGraph {
         try rope(key, heads: hp.headCountKV, tokens: n, inverse: false)
         let mixed = tape.attention.prefix(n * e)
         try attention.forward(q: UnsafeBufferPointer(query), k: UnsafeBufferPointer(key), v: UnsafeBufferPointer(value),
-                              tokens: n, into: mixed)
+                              tokens: n, into: mixed, pool: pool)
         var projected = mixed
         if let subNorm = block.attentionSubNorm {
             projected = scratch.buffer("attentionNormed", count: n * e)
@@ -292,7 +293,7 @@ public final class TrainingGraph {
         try attention.backward(q: UnsafeBufferPointer(tape.query.prefix(n * e)), k: UnsafeBufferPointer(tape.key.prefix(n * kv)),
                                v: UnsafeBufferPointer(tape.value.prefix(n * kv)), tokens: n,
                                outputGradient: UnsafeBufferPointer(dMixed),
-                               queryGradient: dq, keyGradient: dk, valueGradient: dv)
+                               queryGradient: dq, keyGradient: dk, valueGradient: dv, pool: pool)
         try rope(dq, heads: hp.headCount, tokens: n, inverse: true)
         try rope(dk, heads: hp.headCountKV, tokens: n, inverse: true)
 
