@@ -117,20 +117,68 @@ void tern_quantize_q8_0(const float *src, void *dst, size_t n) {
     }
 }
 
-void tern_quantize_q8_act(const float *x, size_t n, tern_q8_act *dst) {
+/// ggml's nearest_int: round half to even, as llama.cpp's Q8_K quantizer does.
+static inline int nearest_int(float v) {
+    return (int)rintf(v);
+}
+
+/// Stores q[0..32) of one activation block with its scale d and its half sums.
+static void store_act_block(const int *q, float d, float dsum, tern_q8_act *dst) {
+    int s0 = 0, s1 = 0;
+    for (int i = 0; i < 32; i++) {
+        dst->q[i] = (int8_t)q[i];
+        if (i < 16) s0 += q[i]; else s1 += q[i];
+    }
+    dst->d = d;
+    dst->dsum = dsum;
+    dst->sum[0] = (int16_t)s0;
+    dst->sum[1] = (int16_t)s1;
+}
+
+/// ggml's Q8_0 / Q8_1 activations: per 32 values d = max|x|/127 and q = round(x/d) with
+/// the unrounded d, then d and d·Σq kept as fp16 (their storage type in ggml).
+static void quantize_act_32(const float *x, size_t n, tern_q8_act *dst) {
     for (size_t b = 0; b < n / 32; b++, x += 32, dst++) {
         float amax = 0.0f;
         for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        int s0 = 0, s1 = 0;
+        int q[32], sum = 0;
         for (int i = 0; i < 32; i++) {
-            int q = round_to_int8(x[i] * id);
-            dst->q[i] = (int8_t)q;
-            if (i < 16) s0 += q; else s1 += q;
+            q[i] = round_to_int8(x[i] * id);
+            sum += q[i];
         }
-        dst->d = d;
-        dst->dsum = d * (float)(s0 + s1);
-        dst->sum[0] = (int16_t)s0;
-        dst->sum[1] = (int16_t)s1;
+        float dh = tern_half_to_float(tern_f32_to_f16(d));
+        float sh = tern_half_to_float(tern_f32_to_f16(d * (float)sum));
+        store_act_block(q, dh, sh, dst);
     }
+}
+
+/// ggml's Q8_K activations: one float scale per 256 values, iscale = −127/x_max where
+/// x_max is the value of largest magnitude (so d = 1/iscale may be negative), q =
+/// nearest_int(iscale·x) capped at 127. The 8 sub-blocks of 32 share that scale.
+static void quantize_act_256(const float *x, size_t n, tern_q8_act *dst) {
+    for (size_t b = 0; b < n / 256; b++, x += 256) {
+        float amax = 0.0f, max = 0.0f;
+        for (int i = 0; i < 256; i++) {
+            float ax = fabsf(x[i]);
+            if (ax > amax) { amax = ax; max = x[i]; }
+        }
+        float iscale = amax != 0.0f ? -127.0f / max : 0.0f;
+        float d = amax != 0.0f ? 1.0f / iscale : 0.0f;
+        for (int j = 0; j < 8; j++, dst++) {
+            int q[32], sum = 0;
+            for (int i = 0; i < 32; i++) {
+                float v = iscale * x[32 * j + i];
+                int r = v == v ? nearest_int(v) : 0;
+                q[i] = r > 127 ? 127 : (r < -127 ? -127 : r);
+                sum += q[i];
+            }
+            store_act_block(q, d, d * (float)sum, dst);
+        }
+    }
+}
+
+void tern_quantize_q8_act(tern_quant_format format, const float *x, size_t n, tern_q8_act *dst) {
+    if (tern_quant_block_elements(format) == QK_SUPER) quantize_act_256(x, n, dst);
+    else quantize_act_32(x, n, dst);
 }

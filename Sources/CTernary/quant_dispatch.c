@@ -98,7 +98,7 @@ int tern_gemm_q(tern_pool *pool, tern_float_variant variant, tern_quant_format f
     if (n == 0 || out == 0) return TERN_FV_OK;
     tern_q8_act *xq = malloc(n * (in / 32) * sizeof(tern_q8_act) + 1);
     if (!xq) return TERN_FV_NOMEM;
-    for (size_t i = 0; i < n; i++) tern_quantize_q8_act(x + i * in, in, xq + i * (in / 32));
+    for (size_t i = 0; i < n; i++) tern_quantize_q8_act(format, x + i * in, in, xq + i * (in / 32));
     gemm_q_ctx c = { dot_for(k, format), dot4_for(k, format), xq, w, y, n, in, out, in / qk * tern_quant_block_bytes(format) };
     tern_pool_run(pool, (int)((out + Q_COLS_PER_TASK - 1) / Q_COLS_PER_TASK), gemm_q_task, &c);
     free(xq);

@@ -13,7 +13,7 @@ private struct ReferenceLogits: Decodable {
 }
 
 /// Agreement of a model with the float64 reference over a reference file.
-private struct ParityFigures {
+struct ParityFigures {
     var positions = 0
     var top1 = 0
     var llamaTop1 = 0
@@ -57,9 +57,10 @@ private func top10Lookup(_ list: [[Double]]) -> (Int) -> Double {
     return { byID[$0] ?? floor }
 }
 
-private func measureParity(model modelName: String, reference: String, precision: MatmulPrecision) throws -> ParityFigures {
+func measureParity(model modelName: String, reference: String, precision: MatmulPrecision,
+                   adapter: LoRAAdapter? = nil) throws -> ParityFigures {
     let file = try GGUFFile(path: try TestFixtures.modelPath(modelName))
-    let model = try TransformerModel(file: file)
+    let model = try TransformerModel(file: file, adapter: adapter)
     let tokenizer = try Tokenizer(file: file)
     let text = try String(contentsOf: TestFixtures.referenceDirectory.appendingPathComponent(reference), encoding: .utf8)
     let lines = try text.split(separator: "\n").map { try JSONDecoder().decode(ReferenceLogits.self, from: Data($0.utf8)) }

@@ -3,9 +3,10 @@
 // Block-quantized weight formats of GGUF models (ggml Q8_0, Q4_0, Q4_1, Q4_K, Q6_K):
 // bit-exact dequantization, F32 → Q8_0 quantization, and the int8 matmul that runs a
 // forward pass straight from the quantized bytes: activations are quantized to int8
-// blocks of 32 (tern_q8_act), each weight block is dotted in integers, and the block
-// scales are applied in float. The transposed product (backprop through frozen weights)
-// dequantizes one tile of a row at a time, never the whole matrix.
+// blocks of 32 (tern_q8_act, scaled per 32 or per 256 as ggml's Q8_1 / Q8_K), each
+// weight block is dotted in integers, and the block scales are applied in float. The
+// transposed product (backprop through frozen weights) dequantizes one tile of a row at a
+// time, never the whole matrix.
 // Variants and return codes are those of tern_float.h (AVX-512 here means AVX-512 VNNI).
 #include <stddef.h>
 #include <stdint.h>
@@ -41,8 +42,12 @@ typedef struct {
     int8_t q[32];
 } tern_q8_act;
 
-/// Quantizes n activations (n % 32 == 0) into n/32 blocks: d = max|x|/127, q = round(x/d).
-void tern_quantize_q8_act(const float *x, size_t n, tern_q8_act *dst);
+/// Quantizes n activations into n/32 blocks exactly as ggml does for weights of `format`,
+/// so the products round like llama.cpp's: Q8_0/Q4_0/Q4_1 get ggml's Q8_0/Q8_1 blocks
+/// (per 32: d = max|x|/127, q = round(x/d), d and d·Σq rounded to fp16); Q4_K/Q6_K get
+/// Q8_K (one float scale per 256, shared by its 8 blocks). n is a multiple of the
+/// format's block size.
+void tern_quantize_q8_act(tern_quant_format format, const float *x, size_t n, tern_q8_act *dst);
 
 /// 1 when the quantized kernels of `variant` can run here (AVX-512 needs VNNI).
 int tern_quant_variant_supported(tern_float_variant variant);

@@ -93,6 +93,8 @@ public struct Linear: Sendable {
     public let weights: LinearWeights
     /// The per-tensor `.scale` companion, multiplied into the output.
     public let outputScale: Float?
+    /// An attached LoRA pair, applied unmerged (see `LoRADelta`).
+    var lora: LoRADelta?
 
     public var inputCount: Int { weights.cols }
     public var outputCount: Int { weights.rows }
@@ -126,6 +128,7 @@ public struct Linear: Sendable {
         case (_, .float32):
             try forwardInFloat(input, into: y, pool: pool)
         }
+        try lora?.add(input.values, tokens: input.tokens, into: y, pool: pool)
         if let outputScale {
             for i in y.indices { y[i] *= outputScale }
         }

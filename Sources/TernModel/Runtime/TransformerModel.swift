@@ -9,16 +9,16 @@ public struct TransformerBlock: Sendable {
     public let attentionSubNorm: [Float]?
     public let ffnSubNorm: [Float]?
 
-    init(_ t: LayerTensors, file: GGUFFile) throws {
+    init(_ t: LayerTensors, file: GGUFFile, layer: Int, adapter: LoRAAdapter?) throws {
         attentionNorm = try floatVector(t.attentionNorm, file: file)
         ffnNorm = try floatVector(t.ffnNorm, file: file)
-        query = try Linear(t.query, file: file)
-        key = try Linear(t.key, file: file)
-        value = try Linear(t.value, file: file)
-        attentionOutput = try Linear(t.attentionOutput, file: file)
-        gate = try Linear(t.gate, file: file)
-        up = try Linear(t.up, file: file)
-        down = try Linear(t.down, file: file)
+        query = try Linear(t.query, file: file).attaching(adapter, layer: layer, target: .attentionQuery)
+        key = try Linear(t.key, file: file).attaching(adapter, layer: layer, target: .attentionKey)
+        value = try Linear(t.value, file: file).attaching(adapter, layer: layer, target: .attentionValue)
+        attentionOutput = try Linear(t.attentionOutput, file: file).attaching(adapter, layer: layer, target: .attentionOutput)
+        gate = try Linear(t.gate, file: file).attaching(adapter, layer: layer, target: .feedForwardGate)
+        up = try Linear(t.up, file: file).attaching(adapter, layer: layer, target: .feedForwardUp)
+        down = try Linear(t.down, file: file).attaching(adapter, layer: layer, target: .feedForwardDown)
         attentionSubNorm = try t.attentionSubNorm.map { try floatVector($0, file: file) }
         ffnSubNorm = try t.ffnSubNorm.map { try floatVector($0, file: file) }
     }
@@ -30,6 +30,8 @@ public struct TransformerBlock: Sendable {
 public final class TransformerModel: Sendable {
     public let file: GGUFFile
     public let parameters: ModelHyperParameters
+    /// The LoRA adapter applied unmerged in every forward pass, if any.
+    public let adapter: LoRAAdapter?
     /// Token embeddings; only the rows of the tokens being run are dequantized.
     public let tokenEmbedding: LinearWeights
     public let outputNorm: [Float]
@@ -41,10 +43,13 @@ public final class TransformerModel: Sendable {
         try self.init(file: try GGUFFile(path: path))
     }
 
-    public init(file: GGUFFile) throws {
+    /// `adapter`, when given, must fit the model (`LoRAAdapterFile.validate`).
+    public init(file: GGUFFile, adapter: LoRAAdapter? = nil) throws {
         let hp = try ModelHyperParameters(metadata: file.metadata)
         let layout = try ModelTensorLayout(file: file, parameters: hp)
+        if let adapter { try LoRAAdapterFile.validate(adapter, against: file) }
         self.file = file
+        self.adapter = adapter
         parameters = hp
         tokenEmbedding = try LinearWeights(tensor: layout.tokenEmbedding, file: file)
         outputNorm = try floatVector(layout.outputNorm, file: file)
@@ -53,7 +58,7 @@ public final class TransformerModel: Sendable {
         } else {
             output = try Linear(tensor: layout.tokenEmbedding, scale: nil, file: file)
         }
-        blocks = try layout.layers.map { try TransformerBlock($0, file: file) }
+        blocks = try layout.layers.enumerated().map { try TransformerBlock($1, file: file, layer: $0, adapter: adapter) }
     }
 
     public var vocabularySize: Int { parameters.vocabularySize }

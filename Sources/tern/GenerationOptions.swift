@@ -1,0 +1,69 @@
+import ArgumentParser
+import TernKernels
+import TernModel
+
+/// Sampling flags shared by every command that generates text (run, chat).
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling temperature; 0 picks the most likely token (greedy).")
+    var temp: Float = SamplingConfiguration().temperature
+
+    @Option(help: "Keep the K most likely tokens (0 disables).")
+    var topK = SamplingConfiguration().topK
+
+    @Option(help: "Keep the smallest set of tokens whose probability reaches P (1 disables).")
+    var topP: Float = SamplingConfiguration().topP
+
+    @Option(help: "Drop tokens less likely than M × the best token's probability (0 disables).")
+    var minP: Float = SamplingConfiguration().minP
+
+    @Option(help: "Penalty for recently seen tokens (1 disables).")
+    var repeatPenalty: Float = SamplingConfiguration().repetitionPenalty
+
+    @Option(help: "Random seed of the sampler.")
+    var seed: UInt64 = 0
+
+    var configuration: SamplingConfiguration {
+        var sampling = SamplingConfiguration()
+        sampling.temperature = temp
+        sampling.topK = topK
+        sampling.topP = topP
+        sampling.minP = minP
+        sampling.repetitionPenalty = repeatPenalty
+        sampling.seed = seed
+        return sampling
+    }
+}
+
+/// Engine flags shared by the commands that run a model (run, chat, eval).
+struct EngineOptions: ParsableArguments {
+    @Option(help: "Kernel threads (default: one per CPU).")
+    var threads: Int?
+
+    @Option(help: "Context size in tokens (default: the model's, at most 4096).")
+    var context: Int?
+
+    @Flag(help: "Multiply in float32 instead of int8 activations (slower, closest to the float model).")
+    var float32 = false
+
+    @Option(help: "A GGUF LoRA adapter to apply (unmerged) on top of the model.")
+    var lora: String?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let context, context < 1 { throw ValidationError("--context must be at least 1, got \(context)") }
+    }
+
+    /// The model of `file`, with the `--lora` adapter attached when one was given.
+    func model(file: GGUFFile) throws -> TransformerModel {
+        try TransformerModel(file: file, adapter: try lora.map { try LoRAAdapterFile.read(path: $0) })
+    }
+
+    func contextLength(for model: TransformerModel) -> Int {
+        context ?? min(model.parameters.contextLength, 4096)
+    }
+
+    func session(for model: TransformerModel) -> InferenceSession {
+        InferenceSession(model: model, contextLength: contextLength(for: model), pool: ThreadPool(threads: threads),
+                         precision: float32 ? .float32 : .int8Activations)
+    }
+}
