@@ -75,3 +75,33 @@ struct TernaryGradientPathTests {
         #expect(f != q)
     }
 }
+
+/// What training optimises is what inference runs: a trained adapter (here: random B)
+/// loaded into the runtime with `TransformerModel(file:adapter:)` gives the training
+/// graph's logits.
+@Suite("trained adapter: training graph logits = runtime --lora logits")
+struct AdapterRuntimeAgreementTests {
+    @Test("bitnet tiny with LoRA on every projection")
+    func agree() throws {
+        guard let path = BaseParityTests.modelPath("bitnet-tiny-tq2_0.gguf") else {
+            Issue.record("missing model bitnet-tiny-tq2_0.gguf: run scripts/setup.sh")
+            return
+        }
+        let file = try GGUFFile(path: path)
+        let base = try TransformerModel(file: file)
+        var random = RandomSource(seed: 8)
+        let parameters = try LoRAParameters.initial(model: base, targets: LoRATarget.allCases, rank: 4, alpha: 8, random: &random)
+        for slot in parameters.slots {
+            for i in 0..<(slot.outputs * 4) { parameters.values[slot.bOffset + i] = Float(random.nextUnit() - 0.5) * 0.05 }
+        }
+        let tokens: [Int32] = [1, 504, 3575, 282, 4649, 28, 216]
+        let trained = try TrainingGraph(model: base, parameters: parameters, capacity: tokens.count).logits(tokens: tokens)
+        let adapted = try TransformerModel(file: file, adapter: parameters.adapter)
+        let runtime = try InferenceSession(model: adapted, contextLength: tokens.count).forward(tokens, logits: .all)
+        let plain = try InferenceSession(model: base, contextLength: tokens.count).forward(tokens, logits: .all)
+        let worst = zip(trained, runtime).map { abs($0 - $1) }.max() ?? .infinity
+        let moved = zip(plain, runtime).map { abs($0 - $1) }.max() ?? 0
+        #expect(moved > 0.05, "the adapter changes the logits (by \(moved))")
+        #expect(worst < 1e-3, "largest logit difference \(worst)")
+    }
+}

@@ -9,6 +9,10 @@ struct LoRAProjection {
     /// For a ternary base on the int8 gradient path: Wᵀ repacked.
     let transposed: TransposedTernary?
 
+    /// alpha/rank times the base's per-tensor output scale: like the runtime's `--lora`
+    /// (and llama.cpp), the low-rank term is added before that scale multiplies the sum.
+    private var loraScale: Float { parameters.scale * (base.outputScale ?? 1) }
+
     /// Writes y (tokens × outputs) and, when the site has a pair, the low-rank activation
     /// u = x·Aᵀ (tokens × rank) that the backward pass needs.
     func forward(_ input: LinearInput, precision: MatmulPrecision, lowRank u: UnsafeMutableBufferPointer<Float>?,
@@ -21,7 +25,7 @@ struct LoRAProjection {
         let delta = scratch.buffer("lora.delta", count: n * slot.outputs)
         try DenseMath.multiply(UnsafeBufferPointer(u), tokens: n, byTransposeOf: UnsafeBufferPointer(parameters.b(slot)),
                                rows: slot.outputs, cols: r, into: delta, pool: pool)
-        let s = parameters.scale
+        let s = loraScale
         for i in 0..<y.count { y[i] += s * delta[i] }
     }
 
@@ -44,7 +48,7 @@ struct LoRAProjection {
             if accumulate { DenseMath.add(UnsafeBufferPointer(target), into: dx) }
         }
         guard let slot, let u else { return }
-        let r = parameters.rank, s = parameters.scale
+        let r = parameters.rank, s = loraScale
         let outputs = slot.outputs, inputs = slot.inputs
 
         // ∂L/∂B[o][k] = s·Σ_t g[t][o]·u[t][k]: (gᵀ)·u with gᵀ outputs × n.
