@@ -121,7 +121,7 @@ struct FinetuneCommand: ParsableCommand {
         let checkpointDirectory = checkpointDir ?? resume ?? out + ".checkpoint"
         InterruptFlag.install()
 
-        var progress = ProgressLine(total: trainer.totalSteps, startStep: trainer.step)
+        let progress = ProgressLine(total: trainer.totalSteps, startStep: trainer.step)
         var validationLoss: LossSum?
         var lastLoss = 0.0, tokens = 0, seconds = 0.0
         var wroteCheckpoint = false
@@ -172,22 +172,33 @@ struct FinetuneCommand: ParsableCommand {
 }
 
 /// The live `step 12/100 · loss 2.345 · val 2.501 · 123.4 tok/s · ETA 1m23s` line on
-/// standard error, rewritten in place.
+/// standard error: rewritten in place on a terminal; otherwise (a log file) one line about
+/// every 5% of the run and at the last step.
 struct ProgressLine {
     let total: Int
     let startStep: Int
+    private let terminal = isatty(STDERR_FILENO) != 0
 
-    mutating func show(_ report: StepReport, validation: LossSum?, tokens: Int, seconds: Double) {
+    init(total: Int, startStep: Int) {
+        self.total = total
+        self.startStep = startStep
+    }
+
+    func show(_ report: StepReport, validation: LossSum?, tokens: Int, seconds: Double) {
+        let every = max(1, total / 20)
+        guard terminal || report.step % every == 0 || report.step == total else { return }
         let rate = seconds > 0 ? Double(tokens) / seconds : 0
         let stepsDone = report.step - startStep
         let eta = stepsDone > 0 ? seconds / Double(stepsDone) * Double(total - report.step) : 0
         var line = String(format: "step %d/%d · loss %.4f", report.step, total, report.loss.mean)
         if let validation { line += String(format: " · val %.4f", validation.mean) }
         line += String(format: " · lr %.2e · %.1f tok/s · ETA %@", report.learningRate, rate, Self.duration(eta))
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }
 
-    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
+    func finish() {
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
 
     static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
