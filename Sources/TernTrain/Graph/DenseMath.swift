@@ -46,12 +46,9 @@ final class TrainingBuffer {
     deinit { values.deallocate() }
 
     var count: Int { values.count }
-    var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(values) }
 
     /// The first `count` values (a batch shorter than the buffer's capacity).
     func prefix(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(rebasing: values[0..<count])
     }
-
-    func zero() { values.update(repeating: 0) }
 }
