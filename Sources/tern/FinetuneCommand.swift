@@ -91,6 +91,7 @@ struct FinetuneCommand: ParsableCommand {
         let tokens_per_second: Double
         let peak_rss_bytes: Int
         let final_loss: Double
+        let initial_val_loss: Double?
         let val_loss: Double?
         let val_perplexity: Double?
         let adapter: String
@@ -122,7 +123,9 @@ struct FinetuneCommand: ParsableCommand {
         InterruptFlag.install()
 
         let progress = ProgressLine(total: trainer.totalSteps, startStep: trainer.step)
-        var validationLoss: LossSum?
+        // The starting point, so a run shows what it changed (skipped when resuming).
+        let initialValidation = trainer.step == 0 && !trainer.validation.isEmpty ? try trainer.validate() : nil
+        var validationLoss = initialValidation
         var lastLoss = 0.0, tokens = 0, seconds = 0.0
         var wroteCheckpoint = false
         while !trainer.isFinished && !InterruptFlag.isRaised {
@@ -150,16 +153,18 @@ struct FinetuneCommand: ParsableCommand {
             steps: trainer.step, total_steps: trainer.totalSteps, interrupted: interrupted,
             train_sequences: split.train.count, validation_sequences: split.validation.count, tokens: tokens,
             seconds: seconds, tokens_per_second: seconds > 0 ? Double(tokens) / seconds : 0,
-            peak_rss_bytes: PeakMemory.residentBytes, final_loss: lastLoss, val_loss: validationLoss?.mean,
+            peak_rss_bytes: PeakMemory.residentBytes, final_loss: lastLoss, initial_val_loss: initialValidation?.mean,
+            val_loss: validationLoss?.mean,
             val_perplexity: validationLoss.map { exp($0.mean) }, adapter: out, checkpoint: wroteCheckpoint ? checkpointDirectory : nil)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
-            var table = TablePrinter("steps", "tokens", "tokens/s", "final loss", "val loss", "val ppl", "peak RSS MiB", "adapter")
+            var table = TablePrinter("steps", "tokens", "tokens/s", "final loss", "val loss (start → end)", "val ppl", "peak RSS MiB", "adapter")
+            let start = summary.initial_val_loss.map { String(format: "%.4f → ", $0) } ?? ""
             table.add(["\(summary.steps)/\(summary.total_steps)", "\(tokens)", String(format: "%.1f", summary.tokens_per_second),
-                       String(format: "%.4f", lastLoss), summary.val_loss.map { String(format: "%.4f", $0) } ?? "-",
+                       String(format: "%.4f", lastLoss), summary.val_loss.map { start + String(format: "%.4f", $0) } ?? "-",
                        summary.val_perplexity.map { String(format: "%.2f", $0) } ?? "-",
                        String(format: "%.0f", Double(summary.peak_rss_bytes) / 1_048_576), out])
             print(table.render())
