@@ -47,6 +47,40 @@ import TernModel
         #expect(half.tensors.filter { $0.type == .f16 }.count == adapter.weights.count)
     }
 
+    /// A random adapter on every projection of blocks 0 and 3 of the ternary bitnet model:
+    /// merging must dequantize TQ2_0 exactly, and bitnet's Q/K rows are not permuted on export.
+    @Test func ternaryBaseMergesAndExportsWithoutPermutation() throws {
+        let file = try GGUFFile(path: try TestFixtures.modelPath(TestFixtures.bitnetTiny))
+        var random = RandomSource(seed: 42)
+        var adapter = LoRAAdapter(rank: 4, alpha: 8)
+        for layer in [0, 3] {
+            for target in LoRATarget.allCases {
+                let base = try #require(file.tensor(named: LoRASite(layer: layer, target: target).baseTensorName))
+                var pair = LoRAWeights.initial(inputs: base.rowLength, outputs: base.rowCount, rank: 4, random: &random)
+                pair.b = pair.b.map { _ in Float(random.nextUnit() - 0.5) * 0.2 }
+                adapter.weights[LoRASite(layer: layer, target: target)] = pair
+            }
+        }
+        let merged = try GGUFFile(bytes: try LoRAMerge.merged(base: file, adapter: adapter, storage: .f32).serialized())
+        let tokens: [Int32] = [1, 504, 2843, 314, 260, 1345, 30]
+        func logits(_ model: TransformerModel) throws -> [Float] {
+            try InferenceSession(model: model, contextLength: tokens.count, pool: ThreadPool(), precision: .float32)
+                .forward(tokens, logits: .all)
+        }
+        let unmerged = try logits(try TransformerModel(file: file, adapter: adapter))
+        let folded = try logits(try TransformerModel(file: merged))
+        let plain = try logits(try TransformerModel(file: file))
+        let maxDifference = zip(unmerged, folded).map { abs($0 - $1) }.max()!
+        #expect(maxDifference < 1e-3)
+        #expect(zip(unmerged, plain).map { abs($0 - $1) }.max()! > 100 * maxDifference)
+
+        let export = try PEFTExport(adapter: adapter, baseModel: file)
+        #expect(export.llamaHeads == nil)
+        let (header, data) = try parseSafeTensors(try export.safetensors())
+        let qB = try floats(header["base_model.model.model.layers.3.self_attn.q_proj.lora_B.weight"], in: data)
+        #expect(qB.values == adapter.weights[LoRASite(layer: 3, target: .attentionQuery)]!.b)
+    }
+
     /// Tensors of a safetensors file: header entries and the data section.
     func parseSafeTensors(_ bytes: [UInt8]) throws -> (header: [String: Any], data: ArraySlice<UInt8>) {
         let length = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }

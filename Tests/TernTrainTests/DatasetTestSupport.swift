@@ -21,9 +21,15 @@ enum DatasetTestSupport {
         }
     }()
 
-    /// 256 byte tokens, then `<|endoftext|>` (BOS), `<|im_start|>`, `<|im_end|>` (EOS), no merges.
-    static let byteTokenizer: Tokenizer = {
-        let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    static let beginOfText: Int32 = 259
+
+    /// 256 byte tokens, then `<|endoftext|>`, `<|im_start|>`, `<|im_end|>` (EOS) and Llama 3's
+    /// `<|begin_of_text|>` (BOS), `<|start_header_id|>`, `<|end_header_id|>`, `<|eot_id|>`; no merges.
+    static let byteTokenizer = makeByteTokenizer(addsBOS: false)
+
+    static func makeByteTokenizer(addsBOS: Bool) -> Tokenizer {
+        let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>",
+                        "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
         let metadata: [String: GGUFValue] = [
             "tokenizer.ggml.model": .string("gpt2"),
             "tokenizer.ggml.pre": .string("gpt2"),
@@ -31,8 +37,27 @@ enum DatasetTestSupport {
             "tokenizer.ggml.token_type": .array(.int32, Array(repeating: GGUFValue.int32(1), count: 256)
                 + Array(repeating: GGUFValue.int32(3), count: specials.count)),
             "tokenizer.ggml.merges": .strings([]),
-            "tokenizer.ggml.bos_token_id": .uint32(UInt32(endOfText)),
+            "tokenizer.ggml.bos_token_id": .uint32(UInt32(beginOfText)),
             "tokenizer.ggml.eos_token_id": .uint32(UInt32(imEnd)),
+            "tokenizer.ggml.add_bos_token": .bool(addsBOS),
+        ]
+        return try! Tokenizer(metadata: metadata)
+    }
+
+    /// A SentencePiece (`llama`) vocabulary with only `▁` and the 256 byte-fallback tokens
+    /// besides its specials: every byte of text is one token, and each text fragment after
+    /// a special token starts with the `▁` the tokenizer puts in front of it.
+    static let sentencePieceByteTokenizer: Tokenizer = {
+        let specials = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
+        let bytes = (0..<256).map { String(format: "<0x%02X>", $0) }
+        let metadata: [String: GGUFValue] = [
+            "tokenizer.ggml.model": .string("llama"),
+            "tokenizer.ggml.tokens": .strings(specials + ["\u{2581}"] + bytes),
+            "tokenizer.ggml.token_type": .array(.int32, [GGUFValue.int32(2)] + Array(repeating: .int32(3), count: 4)
+                + [.int32(1)] + Array(repeating: .int32(6), count: 256)),
+            "tokenizer.ggml.unknown_token_id": .uint32(0),
+            "tokenizer.ggml.bos_token_id": .uint32(1),
+            "tokenizer.ggml.eos_token_id": .uint32(4),
             "tokenizer.ggml.add_bos_token": .bool(false),
         ]
         return try! Tokenizer(metadata: metadata)

@@ -69,6 +69,32 @@ import TernTrain
         #expect(smol.decode(split.train[0].tokens).hasPrefix("<|im_start|>system\nYou are a helpful AI assistant named SmolLM"))
     }
 
+    /// SentencePiece puts a `▁` before the text after each special token, a token that
+    /// spells no byte of the rendered chat; masking must still land on the replies.
+    @Test func chatMaskingWithASentencePieceVocabulary() throws {
+        let spm = DatasetTestSupport.sentencePieceByteTokenizer
+        let replies = ["Hello there", " two  spaces "]
+        let line = try DatasetTestSupport.chatLine([("user", "Hi"), ("assistant", replies[0]), ("user", "More"), ("assistant", replies[1])])
+        let split = try TrainingData.load(path: try DatasetTestSupport.file(line), format: .chat, tokenizer: spm,
+                                          chatTemplate: chatML, contextLength: 512, validationFraction: 0, seed: 1)
+        let sequence = try #require(split.train.first)
+        #expect(sequence.scoredTokenCount == replies.reduce(0) { $0 + $1.utf8.count + 1 })
+        #expect(spm.decode(DatasetTestSupport.scoredTokens(sequence)) == replies.map { $0 + "<|im_end|>" }.joined())
+    }
+
+    @Test func llama3ChatLearnsTheTrimmedRepliesAndEotWithAnUnlearnedBOS() throws {
+        let withBOS = DatasetTestSupport.makeByteTokenizer(addsBOS: true)
+        let line = try DatasetTestSupport.chatLine([("user", "Hi"), ("assistant", "  Hello there.\n"), ("user", "Bye"), ("assistant", "Bye!")])
+        let split = try TrainingData.load(path: try DatasetTestSupport.file(line), format: .chat, tokenizer: withBOS,
+                                          chatTemplate: .llama3, contextLength: 512, validationFraction: 0, seed: 1)
+        let sequence = try #require(split.train.first)
+        #expect(sequence.tokens.first == DatasetTestSupport.beginOfText && !sequence.lossMask[0])
+        #expect(sequence.tokens.filter { $0 == DatasetTestSupport.beginOfText }.count == 1)
+        // The template trims each message, so the reply learned is the trimmed text.
+        #expect(sequence.scoredTokenCount == "Hello there.".utf8.count + 1 + "Bye!".utf8.count + 1)
+        #expect(withBOS.decode(DatasetTestSupport.scoredTokens(sequence)) == "Hello there.<|eot_id|>Bye!<|eot_id|>")
+    }
+
     @Test func completionLearnsTheCompletionAndEndOfSequence() throws {
         let text = try DatasetTestSupport.completionLine(prompt: "Q: 3*3?\nA:", completion: " 9")
         let sequence = try #require(try load(text, .completion).train.first)

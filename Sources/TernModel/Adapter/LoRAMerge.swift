@@ -7,13 +7,15 @@ import TernKernels
 /// are. A per-tensor `.scale` companion (BitNet) stays and still multiplies the merged
 /// product, the order in which llama.cpp applies an unmerged adapter.
 public enum LoRAMerge {
-    /// The element types a merged projection can be stored in.
-    public static let storageTypes: [FloatElementType] = [.f16, .f32]
+    /// How a merged projection is stored.
+    public enum Storage: Sendable {
+        case f16, f32
 
-    public static func merged(base: GGUFFile, adapter: LoRAAdapter, storage: FloatElementType = .f16) throws -> GGUFWriter {
-        guard storageTypes.contains(storage) else {
-            throw LoRAFileError.baseMismatch("merged tensors are stored as F16 or F32, not \(storage)")
-        }
+        var elementType: FloatElementType { self == .f16 ? .f16 : .f32 }
+        var tensorType: GGUFTensorType { self == .f16 ? .f16 : .f32 }
+    }
+
+    public static func merged(base: GGUFFile, adapter: LoRAAdapter, storage: Storage = .f16) throws -> GGUFWriter {
         try LoRAAdapterFile.validate(adapter, against: base)
         let modified = Dictionary(uniqueKeysWithValues: adapter.sites.map { ($0.baseTensorName, adapter.weights[$0]!) })
         var writer = try GGUFWriter(alignment: base.alignment)
@@ -23,8 +25,8 @@ public enum LoRAMerge {
         for tensor in base.tensors {
             if let pair = modified[tensor.name] {
                 let values = try mergedValues(tensor, base: base, pair: pair, scale: adapter.scale)
-                let matrix = try FloatMatrix(rows: tensor.rowCount, cols: tensor.rowLength, values: values, as: storage)
-                try writer.addTensor(name: tensor.name, type: storage == .f16 ? .f16 : .f32, dimensions: tensor.dimensions,
+                let matrix = try FloatMatrix(rows: tensor.rowCount, cols: tensor.rowLength, values: values, as: storage.elementType)
+                try writer.addTensor(name: tensor.name, type: storage.tensorType, dimensions: tensor.dimensions,
                                      data: Array(matrix.bytes))
             } else {
                 try writer.addTensor(name: tensor.name, type: tensor.type, dimensions: tensor.dimensions, data: Array(base.data(of: tensor)))

@@ -14,11 +14,11 @@ public struct SafeTensorsWriter: Sendable {
 
     /// Adds an F32 tensor; `values` are row-major in `shape`.
     public mutating func add(name: String, shape: [Int], values: [Float]) throws {
-        guard shape.reduce(1, *) == values.count else {
-            throw LoRAError.shapeMismatch("safetensors tensor \(name): shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
+            throw SafeTensorsError.shapeMismatch(name: name, shape: shape, values: values.count)
         }
         guard !entries.contains(where: { $0.name == name }), name != "__metadata__" else {
-            throw LoRAError.shapeMismatch("safetensors tensor name \(name) is used twice")
+            throw SafeTensorsError.duplicateName(name)
         }
         entries.append((name, shape, values))
     }
@@ -41,5 +41,19 @@ public struct SafeTensorsWriter: Sendable {
             for value in entry.values { withUnsafeBytes(of: value.bitPattern.littleEndian) { out += $0 } }
         }
         return out
+    }
+}
+
+public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
+    case shapeMismatch(name: String, shape: [Int], values: Int)
+    case duplicateName(String)
+
+    public var description: String {
+        switch self {
+        case .shapeMismatch(let name, let shape, let values):
+            "safetensors tensor \(name): shape \(shape) does not hold \(values) values"
+        case .duplicateName(let name):
+            "safetensors tensor name \(name) is used twice (or reserved)"
+        }
     }
 }
