@@ -16,60 +16,86 @@ AVX512 static inline __m512i plane_codes(__m512i m) {
     return _mm512_mask_add_epi8(c, ge2, c, one);
 }
 
-AVX512 static inline __m512i times3(__m512i m) { return _mm512_add_epi8(_mm512_add_epi8(m, m), m); }
+/// m -> 3m mod 256 per byte: two byte adds. The empty asm hides the result from the
+/// compiler, which would otherwise rewrite a chain of them into per-plane multiplies
+/// (VPMADDUBSW + shifts + masks: twice the work, on the ports VPDPBUSD needs).
+AVX512 static inline __m512i times3(__m512i m) {
+    __m512i r = _mm512_add_epi8(_mm512_add_epi8(m, m), m);
+    __asm__("" : "+v"(r));
+    return r;
+}
 
 /// GEMV without extracting trits: with m_j = q*3^j mod 256, trit j is c_j = floor(3*m_j/256)
 /// and m_{j+1} = 3*m_j - 256*c_j, so c_j = (3*m_j - m_{j+1}) / 256 exactly, for every byte.
 /// Hence dot(c_j, x) = (3*dot(m_j, x) - dot(m_{j+1}, x)) / 256: two VPDPBUSD on the raw
 /// bytes m_j (unsigned) per plane, and the only decode work left is m -> 3m (two adds).
-/// An int32 lane of one accumulator grows by at most 3*4*255*128 per group, so lanes are
-/// folded into 64-bit totals every GEMV_FOLD_GROUPS groups, before they could wrap.
-#define GEMV_FOLD_GROUPS 4096
+///
+/// The identity holds lane by lane: in every int32 lane, 3*a - b = 256 * (that lane's
+/// share of dot(c, x)). VPDPBUSD wraps modulo 2^32, so a and b may wrap freely; 3*a - b is
+/// still exact while its true value fits in int32. One group adds at most
+/// 5 planes * 4 bytes * 2 * 127 * 256 = 1.3 M to it, so every GEMV_FOLD_GROUPS groups the
+/// lanes are folded: (3*a - b) >> 8 (exact) joins an int32 lane total of the plain dot.
+///
+/// Latency, not throughput, bounds a VPDPBUSD chain, so each token keeps P independent
+/// pairs (a, b): plane j feeds pair j % P. One token: P = 5 (every chain advances once per
+/// group); two or three tokens interleave anyway and need fewer pairs to fit 32 registers.
+#define GEMV_FOLD_GROUPS 64
 
-AVX512 static inline int64_t lanes_to_i64(__m512i v) {
-    return _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
-                                                    _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1))));
-}
+/// Weights are prefetched this far ahead of the group being multiplied: the hardware
+/// prefetcher alone leaves DRAM latency exposed at every call and run boundary. Measured on
+/// the 2-core Zen 5 guest (2 threads, one token): none 44-52 GB/s, 8 KB 51-53, 16 KB 54-56,
+/// 24-32 KB 51-54; the L2 hint (T1) instead of T0 is no better.
+#define GEMV_PREFETCH_BYTES (16 << 10)
 
 AVX512 static inline __attribute__((always_inline)) void gemv_nt(const tern_t5_matrix *w, const int8_t *q, size_t stride,
-                                                                 const int nt, size_t r0, size_t n, int32_t *out) {
+                                                                 const int nt, const int P, size_t r0, size_t n, int32_t *out) {
     size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *row = w->packed + (r0 + i) * row_bytes;
-        int64_t total[TERN_GEMV_TOKENS] = {0};
+        __m512i dot[TERN_GEMV_TOKENS];
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
         for (size_t g0 = 0; g0 < groups; g0 += GEMV_FOLD_GROUPS) {
             size_t g1 = groups - g0 < GEMV_FOLD_GROUPS ? groups : g0 + GEMV_FOLD_GROUPS;
-            __m512i a[2][TERN_GEMV_TOKENS], b[2][TERN_GEMV_TOKENS]; // even / odd planes: short chains
-            for (int t = 0; t < nt; t++) a[0][t] = a[1][t] = b[0][t] = b[1][t] = _mm512_setzero_si512();
+            __m512i a[5][TERN_GEMV_TOKENS], b[5][TERN_GEMV_TOKENS];
+            for (int p = 0; p < P; p++)
+                for (int t = 0; t < nt; t++) a[p][t] = b[p][t] = _mm512_setzero_si512();
             for (size_t g = g0; g < g1; g++) {
                 __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
+                // May point past the matrix: a prefetch never faults (hence the integer address).
+                _mm_prefetch((const char *)((uintptr_t)row + g * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES), _MM_HINT_T0);
+#pragma GCC unroll 5
                 for (int j = 0; j < 5; j++) {
                     __m512i next = times3(m);
+#pragma GCC unroll 3
                     for (int t = 0; t < nt; t++) {
                         __m512i xv = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
-                        a[j & 1][t] = _mm512_dpbusd_epi32(a[j & 1][t], m, xv);
-                        b[j & 1][t] = _mm512_dpbusd_epi32(b[j & 1][t], next, xv);
+                        a[j % P][t] = _mm512_dpbusd_epi32(a[j % P][t], m, xv);
+                        b[j % P][t] = _mm512_dpbusd_epi32(b[j % P][t], next, xv);
                     }
                     m = next;
                 }
             }
-            for (int t = 0; t < nt; t++)
-                total[t] += 3 * (lanes_to_i64(a[0][t]) + lanes_to_i64(a[1][t])) - lanes_to_i64(b[0][t]) - lanes_to_i64(b[1][t]);
+            for (int t = 0; t < nt; t++) {
+                __m512i sa = a[0][t], sb = b[0][t];
+                for (int p = 1; p < P; p++) sa = _mm512_add_epi32(sa, a[p][t]), sb = _mm512_add_epi32(sb, b[p][t]);
+                __m512i exact = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(sa, sa), sa), sb);
+                dot[t] = _mm512_add_epi32(dot[t], _mm512_srai_epi32(exact, 8));
+            }
         }
-        for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = (int32_t)(total[t] / 256);
+        for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = _mm512_reduce_add_epi32(dot[t]);
     }
 }
 
 AVX512 static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) {
-    gemv_nt(w, q, 0, 1, r0, n, out);
+    gemv_nt(w, q, 0, 1, 5, r0, n, out);
 }
 
 AVX512 static void gemv_tokens(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens,
                                size_t r0, size_t n, int32_t *out) {
     switch (tokens) {
-    case 1: gemv_nt(w, q, stride, 1, r0, n, out); break;
-    case 2: gemv_nt(w, q, stride, 2, r0, n, out); break;
-    default: gemv_nt(w, q, stride, 3, r0, n, out); break;
+    case 1: gemv_nt(w, q, stride, 1, 5, r0, n, out); break;
+    case 2: gemv_nt(w, q, stride, 2, 3, r0, n, out); break;
+    default: gemv_nt(w, q, stride, 3, 2, r0, n, out); break;
     }
 }
 

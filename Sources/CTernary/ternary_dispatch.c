@@ -49,8 +49,15 @@ tern_variant tern_variant_best(void) {
 
 static void *scratch_alloc(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
 
-// ---- GEMV: a few tokens, rows in chunks, weights decoded on the fly -------------------------------------------------------
+// ---- GEMV: a few tokens, contiguous runs of rows, weights decoded on the fly ------------
 
+/// Rows are split into a few contiguous runs per thread rather than many small chunks: a
+/// thread then streams long runs of consecutive weight bytes (the hardware prefetcher stays
+/// ahead), and the task counter is touched a handful of times per call instead of once per
+/// 32 rows. Two runs per thread still lets a thread that started late take less work.
+/// (Measured on the 2-core Zen 5 guest: 32-row tasks 31 GB/s, two runs per thread 47-59.)
+#define GEMV_TASKS_PER_THREAD 2
+/// Rows computed per kernel call inside a run (the size of the int32 buffer on the stack).
 #define GEMV_CHUNK 32
 
 typedef struct {
@@ -58,24 +65,28 @@ typedef struct {
     const tern_t5_matrix *w;
     const tern_activations *x;
     float *y;
+    size_t rows_per_task; // a multiple of GEMV_CHUNK
 } gemv_job;
 
 static void gemv_task(void *raw, int task, int thread) {
     (void)thread;
     gemv_job *job = raw;
     const tern_activations *x = job->x;
-    size_t r0 = (size_t)task * GEMV_CHUNK, n = job->w->rows - r0;
-    if (n > GEMV_CHUNK) n = GEMV_CHUNK;
-    int32_t dots[TERN_GEMV_TOKENS * GEMV_CHUNK];
-    for (size_t t0 = 0; t0 < x->tokens; t0 += TERN_GEMV_TOKENS) {
-        size_t nt = x->tokens - t0 < TERN_GEMV_TOKENS ? x->tokens - t0 : TERN_GEMV_TOKENS;
-        if (job->k->gemv_tokens) job->k->gemv_tokens(job->w, x->q + t0 * x->stride, x->stride, nt, r0, n, dots);
-        else
-            for (size_t t = 0; t < nt; t++) job->k->gemv_rows(job->w, x->q + (t0 + t) * x->stride, r0, n, dots + t * n);
-        for (size_t t = 0; t < nt; t++)
-            for (size_t i = 0; i < n; i++)
-                job->y[(t0 + t) * job->w->rows + r0 + i] =
-                    tern_dequantize_dot(dots[t * n + i], x->sums[t0 + t], job->w->row_scales[r0 + i], x->dequant[t0 + t]);
+    size_t end = (size_t)(task + 1) * job->rows_per_task;
+    if (end > job->w->rows) end = job->w->rows;
+    for (size_t r0 = (size_t)task * job->rows_per_task; r0 < end; r0 += GEMV_CHUNK) {
+        size_t n = end - r0 < GEMV_CHUNK ? end - r0 : GEMV_CHUNK;
+        int32_t dots[TERN_GEMV_TOKENS * GEMV_CHUNK];
+        for (size_t t0 = 0; t0 < x->tokens; t0 += TERN_GEMV_TOKENS) {
+            size_t nt = x->tokens - t0 < TERN_GEMV_TOKENS ? x->tokens - t0 : TERN_GEMV_TOKENS;
+            if (job->k->gemv_tokens) job->k->gemv_tokens(job->w, x->q + t0 * x->stride, x->stride, nt, r0, n, dots);
+            else
+                for (size_t t = 0; t < nt; t++) job->k->gemv_rows(job->w, x->q + (t0 + t) * x->stride, r0, n, dots + t * n);
+            for (size_t t = 0; t < nt; t++)
+                for (size_t i = 0; i < n; i++)
+                    job->y[(t0 + t) * job->w->rows + r0 + i] =
+                        tern_dequantize_dot(dots[t * n + i], x->sums[t0 + t], job->w->row_scales[r0 + i], x->dequant[t0 + t]);
+        }
     }
 }
 
@@ -122,8 +133,10 @@ void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
     if (w->rows == 0 || x->tokens == 0) return;
     const tern_ternary_kernels *k = kernels_for(v);
     if (x->tokens <= TERN_GEMV_MAX_TOKENS) {
-        gemv_job job = {k, w, x, y};
-        tern_pool_run(pool, (int)((w->rows + GEMV_CHUNK - 1) / GEMV_CHUNK), gemv_task, &job);
+        size_t chunks = (w->rows + GEMV_CHUNK - 1) / GEMV_CHUNK, tasks = (size_t)tern_pool_threads(pool) * GEMV_TASKS_PER_THREAD;
+        size_t per = (chunks + tasks - 1) / tasks;
+        gemv_job job = {k, w, x, y, per * GEMV_CHUNK};
+        tern_pool_run(pool, (int)((chunks + per - 1) / per), gemv_task, &job);
         return;
     }
     size_t threads = (size_t)tern_pool_threads(pool);

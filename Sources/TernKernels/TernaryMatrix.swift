@@ -78,9 +78,11 @@ public final class TernaryMatrix: @unchecked Sendable {
     /// identical for every variant and thread count.
     public func gemm(_ x: QuantizedActivations, into y: UnsafeMutableBufferPointer<Float>,
                      pool: ThreadPool? = nil, variant: KernelVariant = .best) throws {
-        try TensorShapeError.check("\(rows)x\(cols) weights times activations of \(x.tokens)x\(x.cols): cols",
-                                   expected: cols, actual: x.cols)
-        try TensorShapeError.check("output of \(rows)x\(cols) weights for \(x.tokens) tokens", expected: x.tokens * rows, actual: y.count)
+        if x.cols != cols || y.count != x.tokens * rows { // messages are built only on a mismatch (a decode step calls this ~200 times)
+            try TensorShapeError.check("\(rows)x\(cols) weights times activations of \(x.tokens)x\(x.cols): cols",
+                                       expected: cols, actual: x.cols)
+            try TensorShapeError.check("output of \(rows)x\(cols) weights for \(x.tokens) tokens", expected: x.tokens * rows, actual: y.count)
+        }
         let v = try variant.checked()
         var w = raw, a = x.raw
         tern_t5_matmul(v, pool?.raw, &w, &a, y.baseAddress)

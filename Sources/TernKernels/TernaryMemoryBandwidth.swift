@@ -26,8 +26,7 @@ public enum TernaryMemoryBandwidth {
         let sliceBytes = min(slice, bytes) / 8 * 8
         let slices = max(1, bytes / sliceBytes)
         let buffer = TensorStorage(byteCount: slices * sliceBytes)
-        let chunk = Int(TERN_STREAM_CHUNK_BYTES)
-        var partial = [UInt64](repeating: 0, count: (sliceBytes + chunk - 1) / chunk)
+        var partial = [UInt64](repeating: 0, count: pool.threadCount)
         var best = Double.infinity
         for pass in 0..<passes {
             let start = clock.seconds()

@@ -122,8 +122,8 @@ void tern_tq2_0_matmul(tern_variant v, tern_pool *pool, const uint8_t *tq2, size
 
 // ---- Benchmark support ------------------------------------------------------------------
 /// Reads `bytes` (a multiple of 8) once on the pool and returns the sum of its 64-bit words
-/// (so the reads cannot be optimized away). `partial` holds one slot per TERN_STREAM_CHUNK_BYTES chunk.
-#define TERN_STREAM_CHUNK_BYTES (256u << 10)
+/// (so the reads cannot be optimized away). Each pool thread reads one contiguous part with
+/// the widest loads the CPU has; `partial` holds one slot per pool thread.
 uint64_t tern_stream_sum(tern_pool *pool, const void *data, size_t bytes, uint64_t *partial);
 
 #ifdef __cplusplus
