@@ -33,7 +33,7 @@ public enum LinearWeights: @unchecked Sendable {
         }
     }
 
-    var rows: Int {
+    public var rows: Int {
         switch self {
         case .ternary(let m): m.rows
         case .blockQuant(let m): m.rows
@@ -41,7 +41,7 @@ public enum LinearWeights: @unchecked Sendable {
         }
     }
 
-    var cols: Int {
+    public var cols: Int {
         switch self {
         case .ternary(let m): m.cols
         case .blockQuant(let m): m.cols
@@ -50,7 +50,7 @@ public enum LinearWeights: @unchecked Sendable {
     }
 
     /// Row `row` as floats into `out` (an embedding lookup reads only the rows it needs).
-    func copyRow(_ row: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
+    public func copyRow(_ row: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
         switch self {
         case .blockQuant(let m):
             try m.dequantizeRows(row..<(row + 1), into: out)
@@ -66,13 +66,13 @@ public enum LinearWeights: @unchecked Sendable {
 /// The input of one or more projections: `tokens` rows of `cols` floats, and, when a
 /// ternary projection reads it, its int8 per-token quantization, made once and shared by
 /// every projection of the same input (Q, K and V; gate and up).
-struct LinearInput {
-    let values: UnsafeBufferPointer<Float>
-    let tokens: Int
-    let quantized: QuantizedActivations?
+public struct LinearInput {
+    public let values: UnsafeBufferPointer<Float>
+    public let tokens: Int
+    public let quantized: QuantizedActivations?
 
     /// Quantizes `values` into `activations` (reused scratch of tokens × cols) when given.
-    init(_ values: UnsafeBufferPointer<Float>, tokens: Int, quantizingInto activations: QuantizedActivations?) throws {
+    public init(_ values: UnsafeBufferPointer<Float>, tokens: Int, quantizingInto activations: QuantizedActivations?) throws {
         self.values = values
         self.tokens = tokens
         try activations?.quantize(values)
@@ -115,13 +115,13 @@ public struct Linear: Sendable {
     }
 
     /// Whether `forward` with `precision` reads the input's int8 quantization.
-    func readsQuantizedInput(_ precision: MatmulPrecision) -> Bool {
+    public func readsQuantizedInput(_ precision: MatmulPrecision) -> Bool {
         if case .ternary = weights { return precision == .int8Activations }
         return false
     }
 
     /// y[t·outputCount + r] = Σ W[r][c]·x[t·inputCount + c] for every token t.
-    func forward(_ input: LinearInput, precision: MatmulPrecision, into y: UnsafeMutableBufferPointer<Float>,
+    public func forward(_ input: LinearInput, precision: MatmulPrecision, into y: UnsafeMutableBufferPointer<Float>,
                  pool: ThreadPool?) throws {
         switch (weights, precision) {
         case (.float(let m), _):

@@ -1,13 +1,13 @@
 import TernKernels
 
 /// The weights of one transformer block, ready for inference.
-struct TransformerBlock: Sendable {
-    let attentionNorm: [Float]
-    let ffnNorm: [Float]
-    let query, key, value, attentionOutput, gate, up, down: Linear
+public struct TransformerBlock: Sendable {
+    public let attentionNorm: [Float]
+    public let ffnNorm: [Float]
+    public let query, key, value, attentionOutput, gate, up, down: Linear
     /// bitnet only: RMS norms before `attentionOutput` and before `down`.
-    let attentionSubNorm: [Float]?
-    let ffnSubNorm: [Float]?
+    public let attentionSubNorm: [Float]?
+    public let ffnSubNorm: [Float]?
 
     init(_ t: LayerTensors, file: GGUFFile, layer: Int, adapter: LoRAAdapter?) throws {
         attentionNorm = try floatVector(t.attentionNorm, file: file)
@@ -33,14 +33,14 @@ public final class TransformerModel: Sendable {
     /// The LoRA adapter applied unmerged in every forward pass, if any.
     public let adapter: LoRAAdapter?
     /// Token embeddings; only the rows of the tokens being run are dequantized.
-    let tokenEmbedding: LinearWeights
-    let outputNorm: [Float]
+    public let tokenEmbedding: LinearWeights
+    public let outputNorm: [Float]
     /// The output head: `output.weight`, or the token embedding when the model ties them.
-    let output: Linear
+    public let output: Linear
     /// The output head as Q8_0 when the file stores it as F32/F16/BF16 (see
     /// `LinearWeights.requantizedToQ8_0`); sessions with int8 activations multiply with it.
     let quantizedOutput: Linear?
-    let blocks: [TransformerBlock]
+    public let blocks: [TransformerBlock]
 
     /// - Parameter quantizeFloatHead: re-encode an F32/F16/BF16 output head as Q8_0 for
     ///   sessions with int8 activations: half the bytes per decode step, at a slightly
@@ -77,7 +77,7 @@ public final class TransformerModel: Sendable {
     public var vocabularySize: Int { parameters.vocabularySize }
 
     /// RoPE pairing: llama.cpp rotates adjacent pairs for `llama` and halves for `bitnet`.
-    var ropeLayout: RoPELayout { parameters.architecture == .bitnet ? .neox : .adjacentPairs }
+    public var ropeLayout: RoPELayout { parameters.architecture == .bitnet ? .neox : .adjacentPairs }
 
-    var activation: FFNActivation { parameters.hiddenActivation == .relu2 ? .relu2 : .silu }
+    public var activation: FFNActivation { parameters.hiddenActivation == .relu2 ? .relu2 : .silu }
 }

@@ -32,6 +32,16 @@ public struct RandomSource: RandomNumberGenerator, Sendable, Equatable {
         Double(next() >> 11) * 0x1p-53
     }
 
+    /// The four state words, so a checkpoint can resume the exact same sequence.
+    public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
+
+    /// Restores a generator saved with `stateWords`; nil unless there are exactly four
+    /// words, not all zero (the one state xoshiro cannot leave).
+    public init?(stateWords w: [UInt64]) {
+        guard w.count == 4, w.contains(where: { $0 != 0 }) else { return nil }
+        state = (w[0], w[1], w[2], w[3])
+    }
+
     public static func == (a: RandomSource, b: RandomSource) -> Bool {
         a.state == b.state
     }

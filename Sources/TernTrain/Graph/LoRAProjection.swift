@@ -1,0 +1,82 @@
+import TernKernels
+
+/// One projection during training: y = W·x + s·B·(A·x), W frozen (run by the inference
+/// kernels), A and B the site's LoRA pair (absent: y = W·x), s = alpha/rank.
+struct LoRAProjection {
+    let base: Linear
+    let slot: LoRAParameters.Slot?
+    let parameters: LoRAParameters
+    /// For a ternary base on the int8 gradient path: Wᵀ repacked.
+    let transposed: TransposedTernary?
+
+    /// alpha/rank times the base's per-tensor output scale: like the runtime's `--lora`
+    /// (and llama.cpp), the low-rank term is added before that scale multiplies the sum.
+    private var loraScale: Float { parameters.scale * (base.outputScale ?? 1) }
+
+    /// Writes y (tokens × outputs) and, when the site has a pair, the low-rank activation
+    /// u = x·Aᵀ (tokens × rank) that the backward pass needs.
+    func forward(_ input: LinearInput, precision: MatmulPrecision, lowRank u: UnsafeMutableBufferPointer<Float>?,
+                 into y: UnsafeMutableBufferPointer<Float>, scratch: ScratchArena, pool: ThreadPool?) throws {
+        try base.forward(input, precision: precision, into: y, pool: pool)
+        guard let slot, let u else { return }
+        let n = input.tokens, r = parameters.rank
+        try DenseMath.multiply(input.values, tokens: n, byTransposeOf: UnsafeBufferPointer(parameters.a(slot)),
+                               rows: r, cols: slot.inputs, into: u, pool: pool)
+        let delta = scratch.buffer("lora.delta", count: n * slot.outputs)
+        try DenseMath.multiply(UnsafeBufferPointer(u), tokens: n, byTransposeOf: UnsafeBufferPointer(parameters.b(slot)),
+                               rows: slot.outputs, cols: r, into: delta, pool: pool)
+        let s = loraScale
+        for i in 0..<y.count { y[i] += s * delta[i] }
+    }
+
+    /// From g = ∂L/∂y: adds ∂L/∂A = s·(Bᵀg)ᵀx and ∂L/∂B = s·gᵀu to the parameter gradients
+    /// and, when `inputGradient` is given, writes (or adds, with `accumulate`) ∂L/∂x =
+    /// Wᵀg + s·(g·B)·A into it.
+    func backward(input x: UnsafeBufferPointer<Float>, lowRank u: UnsafeBufferPointer<Float>?, tokens n: Int,
+                  outputGradient g: UnsafeBufferPointer<Float>,
+                  inputGradient dx: UnsafeMutableBufferPointer<Float>?, accumulate: Bool,
+                  scratch: ScratchArena, activations: ActivationCache, pool: ThreadPool?) throws {
+        if let dx {
+            let target = accumulate ? scratch.buffer("lora.dx", count: dx.count) : dx
+            if let transposed {
+                try transposed.inputGradient(g, tokens: n, scaled: scratch.buffer("lora.scaledG", count: g.count),
+                                             activations: activations.buffer(tokens: n, cols: base.outputCount),
+                                             into: target, pool: pool)
+            } else {
+                try base.inputGradient(g, tokens: n, into: target, pool: pool)
+            }
+            if accumulate { DenseMath.add(UnsafeBufferPointer(target), into: dx) }
+        }
+        guard let slot, let u else { return }
+        let r = parameters.rank, s = loraScale
+        let outputs = slot.outputs, inputs = slot.inputs
+
+        // ∂L/∂B[o][k] = s·Σ_t g[t][o]·u[t][k]: (gᵀ)·u with gᵀ outputs × n.
+        let gT = scratch.buffer("lora.gT", count: outputs * n)
+        DenseMath.transpose(g, rows: n, cols: outputs, into: gT)
+        let dB = scratch.buffer("lora.dB", count: outputs * r)
+        try DenseMath.multiply(UnsafeBufferPointer(gT), tokens: outputs, by: u, rows: n, cols: r, into: dB, pool: pool)
+        let gradB = parameters.gradientB(slot)
+        for i in 0..<gradB.count { gradB[i] += s * dB[i] }
+
+        // gu = s·g·B (n × rank): the gradient at the low-rank activation.
+        let gu = scratch.buffer("lora.gu", count: n * r)
+        try DenseMath.multiply(g, tokens: n, by: UnsafeBufferPointer(parameters.b(slot)), rows: outputs, cols: r, into: gu, pool: pool)
+        for i in 0..<gu.count { gu[i] *= s }
+
+        // ∂L/∂A = guᵀ·x (rank × inputs).
+        let guT = scratch.buffer("lora.guT", count: r * n)
+        DenseMath.transpose(UnsafeBufferPointer(gu), rows: n, cols: r, into: guT)
+        let dA = scratch.buffer("lora.dA", count: r * inputs)
+        try DenseMath.multiply(UnsafeBufferPointer(guT), tokens: r, by: x, rows: n, cols: inputs, into: dA, pool: pool)
+        DenseMath.add(UnsafeBufferPointer(dA), into: parameters.gradientA(slot))
+
+        // ∂L/∂x += gu·A.
+        if let dx {
+            let low = scratch.buffer("lora.dxLow", count: n * inputs)
+            try DenseMath.multiply(UnsafeBufferPointer(gu), tokens: n, by: UnsafeBufferPointer(parameters.a(slot)),
+                                   rows: r, cols: inputs, into: low, pool: pool)
+            DenseMath.add(UnsafeBufferPointer(low), into: dx)
+        }
+    }
+}
