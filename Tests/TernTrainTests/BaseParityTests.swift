@@ -4,7 +4,12 @@ import TernKernels
 import TernTrain
 
 /// With B = 0 an adapter is a no-op: the training forward pass must give the inference
-/// runtime's logits exactly, on the real models (block-quant and ternary bases).
+/// runtime's logits, on the real models (block-quant and ternary bases). The two passes
+/// share every projection kernel but sum attention in different orders (the runtime's
+/// grouped GEMM attention, the training graph's per-head loops that keep probabilities
+/// for backward), so they agree to float rounding, not bit for bit (compared in float32: with int8
+/// activations one flipped rounding grows through 30 layers); the runtime's own B = 0
+/// test (LoRARuntimeTests) is the bit-exact one.
 @Suite("B = 0 adapter reproduces the base model")
 struct BaseParityTests {
     static func modelPath(_ name: String) -> String? {
@@ -23,11 +28,20 @@ struct BaseParityTests {
         var random = RandomSource(seed: 1)
         let parameters = try LoRAParameters.initial(model: model, targets: LoRATarget.allCases, rank: 4, alpha: 8, random: &random)
         let pool = ThreadPool(threads: 2)
-        let graph = try TrainingGraph(model: model, parameters: parameters, capacity: tokens.count, pool: pool)
+        let graph = try TrainingGraph(model: model, parameters: parameters, capacity: tokens.count, precision: .float32, pool: pool)
         let trained = try graph.logits(tokens: tokens)
-        let base = try InferenceSession(model: model, contextLength: tokens.count, pool: pool).forward(tokens, logits: .all)
-        #expect(trained.count == base.count)
-        #expect(trained == base)
+        let base = try InferenceSession(model: model, contextLength: tokens.count, pool: pool, precision: .float32)
+            .forward(tokens, logits: .all)
+        try #require(trained.count == base.count)
+        let vocabulary = model.vocabularySize
+        var largestGap: Float = 0
+        for i in base.indices { largestGap = max(largestGap, abs(trained[i] - base[i])) }
+        #expect(largestGap <= 2e-3, "largest logit difference \(largestGap)")
+        for position in 0..<tokens.count {
+            let row = (position * vocabulary)..<((position + 1) * vocabulary)
+            let top = { (logits: ArraySlice<Float>) in logits.indices.max { logits[$0] < logits[$1] }! }
+            #expect(top(trained[row]) == top(base[row]), "top-1 differs at position \(position)")
+        }
     }
 
     @Test("SmolLM2-135M Q4_1")

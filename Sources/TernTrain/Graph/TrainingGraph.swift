@@ -79,7 +79,6 @@ public final class TrainingGraph {
         tapes = (0..<(recompute ? 1 : hp.blockCount)).map { _ in
             BlockTape(parameters: hp, capacity: capacity, targets: targets, rank: parameters.rank)
         }
-        RepackedWeightPages.release(model)
         let lowest = parameters.slots.map(\.site.layer).min() ?? hp.blockCount
         lowestTrainedLayer = lowest
         self.ternaryGradient = ternaryGradient
