@@ -30,7 +30,7 @@ struct OutputLoss {
                     .update(fromContentsOf: UnsafeBufferPointer(rebasing: normed[(t * e)..<((t + 1) * e)]))
             }
             let logits = scratch.buffer("loss.logits", count: c * vocabulary)
-            let input = try LinearInput(UnsafeBufferPointer(gathered), tokens: c, quantizingInto: activations(c))
+            let input = try LinearInput(UnsafeBufferPointer(gathered), tokens: c, quantizingInto: head.readsQuantizedInput(precision) ? activations(c) : nil)
             try head.forward(input, precision: precision, into: logits, pool: pool)
             for (i, t) in rows.enumerated() {
                 let row = logits.baseAddress! + i * vocabulary

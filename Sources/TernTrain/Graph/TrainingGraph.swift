@@ -121,7 +121,7 @@ public final class TrainingGraph {
         let e = model.parameters.embeddingLength
         let normed = try finalNorm(tokens: n)
         var logits = [Float](repeating: 0, count: n * model.vocabularySize)
-        let input = try LinearInput(UnsafeBufferPointer(normed), tokens: n, quantizingInto: activations(tokens: n, cols: e))
+        let input = try LinearInput(UnsafeBufferPointer(normed), tokens: n, quantizingInto: activations(tokens: n, cols: e, for: model.output))
         try logits.withUnsafeMutableBufferPointer { try model.output.forward(input, precision: precision, into: $0, pool: pool) }
         return logits
     }
@@ -142,7 +142,7 @@ public final class TrainingGraph {
         let loss = OutputLoss(head: model.output, precision: precision)
         let total = try loss.run(normed: UnsafeBufferPointer(normed), width: e, targets: targets, scored: scored,
                                  weight: lossScale, gradient: dNormed,
-                                 activations: { self.activations(tokens: $0, cols: e) }, scratch: scratch, pool: pool)
+                                 activations: { self.quantized.buffer(tokens: $0, cols: e) }, scratch: scratch, pool: pool)
         if let dNormed { try self.backward(tokens: n, outputGradient: dNormed) }
         return LossSum(total: total, tokens: scored.count)
     }
@@ -175,7 +175,8 @@ public final class TrainingGraph {
 
         let normed = scratch.buffer("normed", count: n * e)
         try normalize(x, block.attentionNorm, into: normed)
-        let attentionInput = try LinearInput(UnsafeBufferPointer(normed), tokens: n, quantizingInto: activations(tokens: n, cols: e))
+        let attentionInput = try LinearInput(UnsafeBufferPointer(normed), tokens: n,
+                                             quantizingInto: activations(tokens: n, cols: e, for: block.query, block.key, block.value))
         try project(p[.attentionQuery]!, attentionInput, tape: tape, into: query)
         try project(p[.attentionKey]!, attentionInput, tape: tape, into: key)
         try project(p[.attentionValue]!, attentionInput, tape: tape, into: value)
@@ -191,18 +192,19 @@ public final class TrainingGraph {
         }
         let afterAttention = tape.afterAttention.prefix(n * e)
         try project(p[.attentionOutput]!, try LinearInput(UnsafeBufferPointer(projected), tokens: n,
-                                                     quantizingInto: activations(tokens: n, cols: e)),
+                                                     quantizingInto: activations(tokens: n, cols: e, for: block.attentionOutput)),
                     tape: tape, into: afterAttention)
         for i in 0..<(n * e) { afterAttention[i] = x[i] + afterAttention[i] }
 
         try normalize(afterAttention, block.ffnNorm, into: normed)
-        let ffnInput = try LinearInput(UnsafeBufferPointer(normed), tokens: n, quantizingInto: activations(tokens: n, cols: e))
+        let ffnInput = try LinearInput(UnsafeBufferPointer(normed), tokens: n,
+                                       quantizingInto: activations(tokens: n, cols: e, for: block.gate, block.up))
         let gate = tape.gate.prefix(n * ff), up = tape.up.prefix(n * ff)
         try project(p[.feedForwardGate]!, ffnInput, tape: tape, into: gate)
         try project(p[.feedForwardUp]!, ffnInput, tape: tape, into: up)
         let hidden = try gatedHidden(block, gate: gate, up: up, tokens: n).normed
         try project(p[.feedForwardDown]!, try LinearInput(UnsafeBufferPointer(hidden), tokens: n,
-                                                     quantizingInto: activations(tokens: n, cols: ff)),
+                                                     quantizingInto: activations(tokens: n, cols: ff, for: block.down)),
                     tape: tape, into: out)
         for i in 0..<(n * e) { out[i] = afterAttention[i] + out[i] }
     }
@@ -350,8 +352,10 @@ public final class TrainingGraph {
     }
 
     /// Int8 activation scratch for `tokens` × `cols` (one per shape, reused).
-    private func activations(tokens: Int, cols: Int) -> QuantizedActivations {
-        quantized.buffer(tokens: tokens, cols: cols)
+    /// Scratch for the int8 quantization of an input, or nil when none of `readers` reads it
+    /// (block-quant and float bases quantize per block inside their own kernels).
+    private func activations(tokens: Int, cols: Int, for readers: Linear...) -> QuantizedActivations? {
+        readers.contains { $0.readsQuantizedInput(precision) } ? quantized.buffer(tokens: tokens, cols: cols) : nil
     }
 }
 
