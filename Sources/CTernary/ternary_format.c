@@ -5,6 +5,7 @@
 #include "tern_float.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
@@ -271,23 +272,55 @@ float tern_ternarize(float *values, size_t count) {
     return gamma;
 }
 
+/// rint(v·s) clamped to ±127 (ties to even; NaN → 0). Clamping first keeps |v| < 2^22, where
+/// adding and removing 1.5·2^23 rounds to nearest-even in the default rounding mode: the
+/// same result as rintf, without a libm call, so the loops around it vectorize.
+static inline float quantize_value(float v, float s) {
+    v *= s;
+    if (v != v) return 0;
+    v = v > 127 ? 127 : v < -127 ? -127 : v;
+    return (v + 12582912.0f) - 12582912.0f;
+}
+
+static inline float absmax(const float *row, size_t cols) {
+    float amax = 0;
+    for (size_t k = 0; k < cols; k++) amax = fmaxf(amax, fabsf(row[k]));
+    return amax;
+}
+
+/// Quantizes one row with scale 127/amax into `out` (stride bytes, padding zeroed); returns Σq.
+static int32_t quantize_row(const float *row, size_t cols, size_t stride, float amax, int8_t *out) {
+    float s = amax > 0 ? 127.0f / amax : 0;
+    int32_t sum = 0;
+    for (size_t k = 0; k < cols; k++) {
+        float v = quantize_value(row[k], s);
+        out[k] = (int8_t)v;
+        sum += (int32_t)v;
+    }
+    memset(out + cols, 0, stride - cols);
+    return sum;
+}
+
 void tern_quantize_activations(const float *x, size_t tokens, size_t cols, size_t stride,
                                int8_t *q, float *dequant, int32_t *sums) {
     for (size_t t = 0; t < tokens; t++) {
-        const float *row = x + t * cols;
-        int8_t *out = q + t * stride;
-        float amax = 0;
-        for (size_t k = 0; k < cols; k++) amax = fmaxf(amax, fabsf(row[k]));
-        float s = amax > 0 ? 127.0f / amax : 0;
-        int32_t sum = 0;
-        for (size_t k = 0; k < cols; k++) {
-            float v = rintf(row[k] * s);
-            v = v > 127 ? 127 : v < -127 ? -127 : isnan(v) ? 0 : v;
-            out[k] = (int8_t)v;
-            sum += (int32_t)v;
-        }
-        memset(out + cols, 0, stride - cols);
+        float amax = absmax(x + t * cols, cols);
+        sums[t] = quantize_row(x + t * cols, cols, stride, amax, q + t * stride);
         dequant[t] = amax > 0 ? amax / 127.0f : 0;
-        sums[t] = sum;
+    }
+}
+
+void tern_quantize_activations_split(const float *x, size_t tokens, size_t cols, size_t stride,
+                                     int8_t *q, float *dequant, int32_t *sums, float *residual) {
+    for (size_t t = 0; t < tokens; t++) {
+        const float *row = x + t * cols;
+        float amax = absmax(row, cols), d = amax > 0 ? amax / 127.0f : 0;
+        int8_t *hi = q + t * stride;
+        sums[t] = quantize_row(row, cols, stride, amax, hi);
+        dequant[t] = d;
+        for (size_t k = 0; k < cols; k++) residual[k] = row[k] - (float)hi[k] * d;
+        float rmax = absmax(residual, cols);
+        sums[tokens + t] = quantize_row(residual, cols, stride, rmax, q + (tokens + t) * stride);
+        dequant[tokens + t] = rmax > 0 ? rmax / 127.0f : 0;
     }
 }

@@ -28,6 +28,10 @@ public enum BlockQuantKernels {
         }
     }
 
+    /// Activations are quantized to int8 in blocks of this many values, each with its own
+    /// scale (as ggml's Q8_0/Q8_1).
+    public static let activationBlock = 32
+
     /// Y[n×out] = X[n×in] · Wᵀ through quantized W (out×in). X is quantized to int8 blocks
     /// of 32, so the result is close to, not equal to, the float product. Bit-identical
     /// for any pool size.

@@ -35,6 +35,21 @@ public final class QuantizedActivations: @unchecked Sendable {
                                   storage.pointer.assumingMemoryBound(to: Int8.self), dequant, sums)
     }
 
+    /// Overwrites the contents with the int16 split of `x` ((tokens/2) x cols): rows
+    /// 0..<tokens/2 are the int8 quantization `quantize` writes (hi), rows tokens/2..<tokens
+    /// the rounding residual x − hi quantized again (lo), so a kernel's outputs for the two
+    /// halves add up to W·x with about 15 bits per activation.
+    public func quantizeSplit(_ x: UnsafeBufferPointer<Float>) throws {
+        guard tokens % 2 == 0 else {
+            throw TensorShapeError("an int16 split needs an even number of activation rows (hi and lo per token), got \(tokens)")
+        }
+        try TensorShapeError.check("activations for \(tokens / 2) tokens x \(cols)", expected: tokens / 2 * cols, actual: x.count)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { residual in
+            tern_quantize_activations_split(x.baseAddress, tokens / 2, cols, stride,
+                                            storage.pointer.assumingMemoryBound(to: Int8.self), dequant, sums, residual.baseAddress)
+        }
+    }
+
     /// The int8 values of one token (cols of them).
     public func values(token: Int) -> [Int8] {
         let p = storage.pointer.assumingMemoryBound(to: Int8.self) + token * stride

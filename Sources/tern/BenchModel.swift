@@ -22,12 +22,15 @@ struct BenchModel: ParsableCommand {
     @Flag(help: "Skip the memory bandwidth probe (1 GiB buffer).") var noBandwidth = false
     @Flag(help: "Multiply with the stored F32/F16/BF16 output head instead of its Q8_0 re-encoding.")
     var floatHead = false
+    @Option(help: ArgumentHelp("Projection precision: int8, int16 (two int8 passes) or float32.", valueName: "int8|int16|float32"))
+    var precision: MatmulPrecision = .int8Activations
 
     struct Report: Codable {
         let model: String
         let file_bytes: Int
         let threads: Int
         let float_head_as_q8_0: Bool
+        let precision: String
         let pp_tokens: Int
         let tg_tokens: Int
         let repetitions: Int
@@ -52,13 +55,14 @@ struct BenchModel: ParsableCommand {
         let model = try TransformerModel(path: file, quantizeFloatHead: !floatHead)
         let rssLoaded = Self.residentBytes()
         let bench = try ModelBenchmark(model: model, pool: pool, configuration: .init(
-            promptTokens: p, generatedTokens: n, repetitions: repetitions))
+            promptTokens: p, generatedTokens: n, repetitions: repetitions, precision: precision))
         let r = try bench.run()
         let rssRun = Self.residentBytes()
         let decodeSeconds = r.generation.map { 1 / $0.mean }
         let gbs = r.generation.map { Double(r.weightBytesPerToken) * $0.mean / 1e9 }
         let report = Report(
-            model: file, file_bytes: model.file.fileSize, threads: pool.threadCount, float_head_as_q8_0: !floatHead, pp_tokens: p, tg_tokens: n,
+            model: file, file_bytes: model.file.fileSize, threads: pool.threadCount, float_head_as_q8_0: !floatHead,
+            precision: precision.rawValue, pp_tokens: p, tg_tokens: n,
             repetitions: repetitions, pp_tps: r.prompt?.mean, pp_stddev: r.prompt?.standardDeviation,
             tg_tps: r.generation?.mean, tg_stddev: r.generation?.standardDeviation,
             weight_bytes_per_token: r.weightBytesPerToken, decode_gbs: gbs, bandwidth_gbs: bandwidth,
@@ -77,13 +81,13 @@ struct BenchModel: ParsableCommand {
 
     static func render(_ r: Report) -> String {
         func mb(_ b: Int?) -> String { b.map { String(format: "%.1f MB", Double($0) / 1e6) } ?? "n/a" }
-        var table = TablePrinter("MODEL", "SIZE", "THREADS", "TEST", "T/S")
+        var table = TablePrinter("MODEL", "SIZE", "THREADS", "PRECISION", "TEST", "T/S")
         let name = URL(fileURLWithPath: r.model).lastPathComponent
         if let pp = r.pp_tps, let sd = r.pp_stddev {
-            table.add([name, mb(r.file_bytes), String(r.threads), "pp\(r.pp_tokens)", String(format: "%.2f ± %.2f", pp, sd)])
+            table.add([name, mb(r.file_bytes), String(r.threads), r.precision, "pp\(r.pp_tokens)", String(format: "%.2f ± %.2f", pp, sd)])
         }
         if let tg = r.tg_tps, let sd = r.tg_stddev {
-            table.add([name, mb(r.file_bytes), String(r.threads), "tg\(r.tg_tokens)", String(format: "%.2f ± %.2f", tg, sd)])
+            table.add([name, mb(r.file_bytes), String(r.threads), r.precision, "tg\(r.tg_tokens)", String(format: "%.2f ± %.2f", tg, sd)])
         }
         var lines = [table.render()]
         var decode = "decode: \(mb(r.weight_bytes_per_token)) of weights per token"

@@ -42,13 +42,19 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Context size in tokens (default: the model's, at most 4096).")
     var context: Int?
 
-    @Flag(help: "Multiply in float32 instead of int8 activations (slower, closest to the float model).")
+    @Option(help: ArgumentHelp("How projections multiply: int8 (fastest; activations rounded to int8 like llama.cpp and bitnet.cpp), int16 (activations as two int8 halves: the float model's logits at up to twice int8's arithmetic) or float32 (weights decoded to float; slowest).", valueName: "int8|int16|float32"))
+    var precision: MatmulPrecision = .int8Activations
+
+    @Flag(help: "Same as --precision float32.")
     var float32 = false
 
     @Option(help: "A GGUF LoRA adapter to apply (unmerged) on top of the model.")
     var lora: String?
 
     func validate() throws {
+        if float32, precision != .int8Activations, precision != .float32 {
+            throw ValidationError("--float32 contradicts --precision \(precision.rawValue)")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let context, context < 1 { throw ValidationError("--context must be at least 1, got \(context)") }
     }
@@ -58,12 +64,23 @@ struct EngineOptions: ParsableArguments {
         try TransformerModel(file: file, adapter: try lora.map { try LoRAAdapterFile.read(path: $0) })
     }
 
-    func contextLength(for model: TransformerModel) -> Int {
-        context ?? min(model.parameters.contextLength, 4096)
+    /// The precision chosen by `--precision` or `--float32`.
+    var matmulPrecision: MatmulPrecision { float32 ? .float32 : precision }
+
+    /// `--context`, else `fallback`, else the model's own (at most 4096).
+    func contextLength(for model: TransformerModel, fallback: Int? = nil) -> Int {
+        context ?? fallback ?? min(model.parameters.contextLength, 4096)
     }
 
-    func session(for model: TransformerModel) -> InferenceSession {
-        InferenceSession(model: model, contextLength: contextLength(for: model), pool: ThreadPool(threads: threads),
-                         precision: float32 ? .float32 : .int8Activations)
+    /// A session on its own thread pool; `contextLength` defaults to `contextLength(for:)`.
+    func session(for model: TransformerModel, contextLength: Int? = nil) -> InferenceSession {
+        InferenceSession(model: model, contextLength: contextLength ?? self.contextLength(for: model),
+                         pool: ThreadPool(threads: threads), precision: matmulPrecision)
+    }
+}
+
+extension MatmulPrecision: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(rawValue: argument)
     }
 }

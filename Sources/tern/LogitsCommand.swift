@@ -27,22 +27,14 @@ struct LogitsCommand: AsyncParsableCommand {
     @Option(help: "Tokens to list per position.")
     var top = 10
 
-    @Option(help: "Kernel threads (default: one per CPU).")
-    var threads: Int?
-
-    @Flag(help: "Multiply in float32 instead of int8 activations (slower, closest to the float model).")
-    var float32 = false
+    @OptionGroup var engine: EngineOptions
 
     @Option(help: "Write the JSONL here instead of standard output.")
     var out: String?
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1, got \(top)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
-
-    @Option(help: "A GGUF LoRA adapter to apply (unmerged) on top of the model.")
-    var lora: String?
 
     func run() async throws {
         let promptText: String
@@ -59,10 +51,10 @@ struct LogitsCommand: AsyncParsableCommand {
         }
         let file = try GGUFFile(path: model)
         let tokenizer = try Tokenizer(file: file)
-        let transformer = try TransformerModel(file: file, adapter: try lora.map { try LoRAAdapterFile.read(path: $0) })
+        let transformer = try engine.model(file: file)
         let longest = texts.map { tokenizer.encode($0).count }.max() ?? 1
-        let session = InferenceSession(model: transformer, contextLength: max(longest, 1), pool: ThreadPool(threads: threads),
-                                       precision: float32 ? .float32 : .int8Activations)
+        // Default context: just enough for the longest prompt (each prompt starts afresh).
+        let session = engine.session(for: transformer, contextLength: engine.contextLength(for: transformer, fallback: max(longest, 1)))
         let probe = LogitsProbe(session: session, tokenizer: tokenizer)
 
         let sink: FileHandle

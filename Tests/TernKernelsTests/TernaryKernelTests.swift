@@ -122,6 +122,43 @@ import TernKernels
         #expect(x.dequantizationScale(token: 1) == 0)
     }
 
+    /// The int16 split: the hi rows are exactly the int8 quantization, hi + lo rebuilds x to
+    /// within half a lo step, and a product over both halves is ~100× closer to the float
+    /// product than the int8 one.
+    @Test func int16SplitCarriesTheRoundingResidual() throws {
+        let tokens = 3, cols = 700
+        let values = randomActivations(tokens: tokens, cols: cols, seed: 21)
+        let int8 = try QuantizedActivations(values, tokens: tokens, cols: cols)
+        let split = QuantizedActivations(tokens: 2 * tokens, cols: cols)
+        try values.withUnsafeBufferPointer { try split.quantizeSplit($0) }
+        for t in 0..<tokens {
+            #expect(split.values(token: t) == int8.values(token: t))
+            #expect(split.sum(token: t) == int8.sum(token: t))
+            #expect(split.dequantizationScale(token: t) == int8.dequantizationScale(token: t))
+            let hi = split.values(token: t), lo = split.values(token: tokens + t)
+            let dHi = split.dequantizationScale(token: t), dLo = split.dequantizationScale(token: tokens + t)
+            #expect(dLo > 0 && dLo <= dHi / 2 * 1.0001)
+            #expect(split.sum(token: tokens + t) == lo.reduce(0) { $0 + Int32($1) })
+            var worst: Float = 0
+            for k in 0..<cols { worst = max(worst, abs(Float(hi[k]) * dHi + Float(lo[k]) * dLo - values[t * cols + k])) }
+            #expect(worst <= dLo * 0.5001)
+        }
+
+        let (w, weights) = try ternaryMatrix(rows: 40, cols: cols, seed: 22)
+        let y8 = try w.gemm(int8), halves = try w.gemm(split)
+        var error8: Float = 0, error16: Float = 0
+        for t in 0..<tokens {
+            for r in 0..<w.rows {
+                var exact: Float = 0
+                for k in 0..<cols { exact += weights[r * cols + k] * values[t * cols + k] }
+                error8 = max(error8, abs(y8[t * w.rows + r] - exact))
+                error16 = max(error16, abs(halves[t * w.rows + r] + halves[(tokens + t) * w.rows + r] - exact))
+            }
+        }
+        #expect(error16 * 100 < error8, "int16 error \(error16), int8 error \(error8)")
+        #expect(throws: TensorShapeError.self) { try values.withUnsafeBufferPointer { try QuantizedActivations(tokens: 3, cols: cols).quantizeSplit($0) } }
+    }
+
     @Test func shapeMismatchesThrowNamingTheShapes() throws {
         let (w, _) = try ternaryMatrix(rows: 8, cols: 300, seed: 16)
         let wrongCols = try QuantizedActivations([Float](repeating: 1, count: 299), tokens: 1, cols: 299)

@@ -71,6 +71,14 @@ void tern_repack_i2s(const uint8_t *src, size_t rows, size_t cols, uint8_t *dst,
 void tern_quantize_activations(const float *x, size_t tokens, size_t cols, size_t stride,
                                int8_t *q, float *dequant, int32_t *sums);
 
+/// The int16 precision's split of each token x into hi + lo, both quantized as above:
+/// row t is exactly tern_quantize_activations' row t (hi = q·dequant), row tokens + t is
+/// the residual x − hi quantized with its own absmax (a scale ≥ 254× finer). So
+/// W·x ≈ W·hi + W·lo with about 15 bits per activation. Writes 2·tokens rows, dequant
+/// factors and sums; `residual` is scratch of `cols` floats.
+void tern_quantize_activations_split(const float *x, size_t tokens, size_t cols, size_t stride,
+                                     int8_t *q, float *dequant, int32_t *sums, float *residual);
+
 /// Row stride of quantized activations for `cols` inputs: covers both the T5 padding and
 /// whole 256-weight TQ blocks, and is a multiple of 64.
 size_t tern_activation_stride(size_t cols);

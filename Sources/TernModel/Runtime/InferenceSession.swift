@@ -45,7 +45,9 @@ public final class InferenceSession {
         cache = KVCache(layers: hp.blockCount, capacity: capacity, kvHeads: hp.headCountKV, headDimension: hp.headDimension)
         attention = CausalAttention(heads: hp.headCount, kvHeads: hp.headCountKV, headDimension: hp.headDimension,
                                     capacity: capacity, threads: pool?.threadCount ?? 1)
-        outputHead = precision == .int8Activations ? (model.quantizedOutput ?? model.output) : model.output
+        // The Q8_0 head (when the model was loaded with one) serves both integer precisions;
+        // .float32 keeps the stored head, so it stays the float model.
+        outputHead = precision == .float32 ? model.output : (model.quantizedOutput ?? model.output)
     }
 
     deinit { logits.deallocate() }
@@ -93,7 +95,8 @@ public final class InferenceSession {
         let first = selection == .all ? 0 : n - 1
         let rows = n - first
         let input = try LinearInput(UnsafeBufferPointer(b.normed.rows(first..<n, width: e)), tokens: rows,
-                                    quantizingInto: outputHead.readsQuantizedInput(precision) ? s.activations(tokens: rows, cols: e) : nil)
+                                    quantizingInto: outputHead.readsQuantizedInput(precision)
+                                        ? s.activations(tokens: LinearInput.quantizedRows(tokens: rows, precision: precision), cols: e) : nil)
         let out = logitRows(rows)
         try outputHead.forward(input, precision: precision, into: out, pool: pool)
         return UnsafeBufferPointer(out)
@@ -141,12 +144,13 @@ public final class InferenceSession {
         a.readsQuantizedInput(precision) || b?.readsQuantizedInput(precision) == true || c?.readsQuantizedInput(precision) == true
     }
 
-    /// `values` as a projection input, quantized to int8 once when `quantize` says a reader needs it.
+    /// `values` as a projection input, quantized once (int8, or the int16 split) when `quantize` says a reader needs it.
     private func input(_ values: UnsafeMutableBufferPointer<Float>, cols: Int, scratch s: ForwardScratch,
                        quantize: Bool) throws -> LinearInput {
         let tokens = values.count / cols
         return try LinearInput(UnsafeBufferPointer(values), tokens: tokens,
-                               quantizingInto: quantize ? s.activations(tokens: tokens, cols: cols) : nil)
+                               quantizingInto: quantize
+                                   ? s.activations(tokens: LinearInput.quantizedRows(tokens: tokens, precision: precision), cols: cols) : nil)
     }
 
     private func normalize(_ x: UnsafeMutableBufferPointer<Float>, weight: [Float], into y: UnsafeMutableBufferPointer<Float>) throws {

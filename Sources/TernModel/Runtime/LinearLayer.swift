@@ -71,12 +71,22 @@ public struct LinearInput {
     public let tokens: Int
     public let quantized: QuantizedActivations?
 
-    /// Quantizes `values` into `activations` (reused scratch of tokens × cols) when given.
+    /// Quantizes `values` into `activations` (reused scratch) when given: scratch of
+    /// `tokens` rows receives the int8 quantization, scratch of 2·`tokens` rows the int16
+    /// split (see `quantizedRows(tokens:precision:)`).
     public init(_ values: UnsafeBufferPointer<Float>, tokens: Int, quantizingInto activations: QuantizedActivations?) throws {
         self.values = values
         self.tokens = tokens
-        try activations?.quantize(values)
+        if let activations {
+            if activations.tokens == 2 * tokens { try activations.quantizeSplit(values) } else { try activations.quantize(values) }
+        }
         quantized = activations
+    }
+
+    /// Rows of quantization scratch an input of `tokens` tokens needs under `precision`:
+    /// int16 keeps a hi and a lo row per token.
+    public static func quantizedRows(tokens: Int, precision: MatmulPrecision) -> Int {
+        precision == .int16Activations ? 2 * tokens : tokens
     }
 }
 
@@ -116,7 +126,7 @@ public struct Linear: Sendable {
 
     /// Whether `forward` with `precision` reads the input's int8 quantization.
     public func readsQuantizedInput(_ precision: MatmulPrecision) -> Bool {
-        if case .ternary = weights { return precision == .int8Activations }
+        if case .ternary = weights { return precision != .float32 }
         return false
     }
 
@@ -132,6 +142,8 @@ public struct Linear: Sendable {
             try m.gemm(x, into: y, pool: pool)
         case (.blockQuant(let m), .int8Activations):
             try BlockQuantKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
+        case (_, .int16Activations):
+            try forwardSplit(input, into: y, pool: pool)
         case (_, .float32):
             try forwardInFloat(input, into: y, pool: pool)
         }
@@ -139,6 +151,38 @@ public struct Linear: Sendable {
         if let outputScale {
             for i in y.indices { y[i] *= outputScale }
         }
+    }
+
+    /// The int16 path: hi and lo halves of every token (`quantizeSplit` for ternary
+    /// weights, `SplitActivations` per 32-block for block-quantized ones) go through the
+    /// int8 kernels as 2n tokens of one call — a decode step still streams the weights
+    /// once — and y = W·hi + W·lo. The 2n-row output is allocated per call: this is the
+    /// accuracy mode; the int8 decode path stays allocation-free.
+    private func forwardSplit(_ input: LinearInput, into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
+        let n = input.tokens, rows = outputCount, cols = inputCount
+        guard input.values.count == n * cols, y.count == n * rows else {
+            throw TensorShapeError("\(name) with \(cols) inputs, \(rows) outputs: got \(input.values.count) input and \(y.count) output values for \(n) tokens")
+        }
+        let halves = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * n * rows)
+        defer { halves.deallocate() }
+        switch weights {
+        case .ternary(let m):
+            var split = input.quantized
+            if split?.tokens != 2 * n {
+                split = QuantizedActivations(tokens: 2 * n, cols: cols)
+                try split!.quantizeSplit(input.values)
+            }
+            try m.gemm(split!, into: halves, pool: pool)
+        case .blockQuant(let m):
+            let stacked = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * n * cols)
+            defer { stacked.deallocate() }
+            SplitActivations.split(input.values, tokens: n, cols: cols, blockSize: BlockQuantKernels.activationBlock, into: stacked)
+            try BlockQuantKernels.matmul(UnsafeBufferPointer(stacked), rows: 2 * n, weights: m, into: halves, pool: pool)
+        case .float(let m):
+            try FloatKernels.matmul(input.values, rows: n, weights: m, into: y, pool: pool)
+            return
+        }
+        for i in 0..<(n * rows) { y[i] = halves[i] + halves[n * rows + i] }
     }
 
     /// Rows of weights decoded per step of the float path (bounds its scratch memory).
@@ -175,10 +219,17 @@ public struct Linear: Sendable {
 }
 
 /// How projections multiply: the way llama.cpp and bitnet.cpp do (activations rounded to
-/// int8, fastest), or in float32 throughout (weights decoded a chunk at a time; slower,
-/// for checking a model against a float reference).
-public enum MatmulPrecision: Sendable {
-    case int8Activations
+/// int8, fastest), with activations split over two int8 passes (int16: float-model logits
+/// through the same integer kernels), or in float32 throughout (for checking the kernels).
+public enum MatmulPrecision: String, Sendable, CaseIterable {
+    /// Activations rounded to int8 (per token for ternary weights, per 32 for
+    /// block-quantized ones): the fastest, and what BitNet b1.58 itself was trained with.
+    case int8Activations = "int8"
+    /// Each activation carried as two int8 halves (`SplitActivations`): about 15 bits, so
+    /// logits match the float model to ~1e-6 KL, at up to twice int8's arithmetic — the
+    /// weights are still streamed once per decode step.
+    case int16Activations = "int16"
+    /// Weights decoded to float32 a chunk at a time: the float model itself, slowest.
     case float32
 }
 

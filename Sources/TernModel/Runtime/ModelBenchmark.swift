@@ -9,12 +9,15 @@ public struct ModelBenchmark {
         public var generatedTokens: Int
         public var repetitions: Int
         public var seed: UInt64
+        public var precision: MatmulPrecision
 
-        public init(promptTokens: Int = 512, generatedTokens: Int = 128, repetitions: Int = 3, seed: UInt64 = 1) {
+        public init(promptTokens: Int = 512, generatedTokens: Int = 128, repetitions: Int = 3, seed: UInt64 = 1,
+                    precision: MatmulPrecision = .int8Activations) {
             self.promptTokens = promptTokens
             self.generatedTokens = generatedTokens
             self.repetitions = repetitions
             self.seed = seed
+            self.precision = precision
         }
     }
 
@@ -66,7 +69,8 @@ public struct ModelBenchmark {
 
     public func run() throws -> Result {
         let c = configuration
-        let session = InferenceSession(model: model, contextLength: max(1, c.promptTokens, c.generatedTokens), pool: pool)
+        let session = InferenceSession(model: model, contextLength: max(1, c.promptTokens, c.generatedTokens), pool: pool,
+                                       precision: c.precision)
         var random = RandomSource(seed: c.seed)
         let prompt = (0..<c.promptTokens).map { _ in Int32(truncatingIfNeeded: random.next() % UInt64(model.vocabularySize)) }
         let generated = (0..<c.generatedTokens).map { _ in Int32(truncatingIfNeeded: random.next() % UInt64(model.vocabularySize)) }
@@ -126,8 +130,9 @@ extension InferenceSession {
         let b = s.batch(1)
         for i in b.normed.indices { b.normed[i] = Float(i % 7) - 3 }
         for i in b.gate.indices { b.gate[i] = Float(i % 5) - 2 }
-        let wide = try LinearInput(UnsafeBufferPointer(b.normed), tokens: 1, quantizingInto: s.activations(tokens: 1, cols: e))
-        let deep = try LinearInput(UnsafeBufferPointer(b.gate), tokens: 1, quantizingInto: s.activations(tokens: 1, cols: ff))
+        let rows = LinearInput.quantizedRows(tokens: 1, precision: precision)
+        let wide = try LinearInput(UnsafeBufferPointer(b.normed), tokens: 1, quantizingInto: s.activations(tokens: rows, cols: e))
+        let deep = try LinearInput(UnsafeBufferPointer(b.gate), tokens: 1, quantizingInto: s.activations(tokens: rows, cols: ff))
         let logits = UnsafeMutableBufferPointer<Float>.allocate(capacity: model.vocabularySize)
         defer { logits.deallocate() }
         let projections = try time {

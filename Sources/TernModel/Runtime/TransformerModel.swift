@@ -38,7 +38,7 @@ public final class TransformerModel: Sendable {
     /// The output head: `output.weight`, or the token embedding when the model ties them.
     public let output: Linear
     /// The output head as Q8_0 when the file stores it as F32/F16/BF16 (see
-    /// `LinearWeights.requantizedToQ8_0`); sessions with int8 activations multiply with it.
+    /// `LinearWeights.requantizedToQ8_0`); int8 and int16 sessions multiply with it.
     let quantizedOutput: Linear?
     public let blocks: [TransformerBlock]
 
