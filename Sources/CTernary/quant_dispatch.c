@@ -50,6 +50,17 @@ static tern_qdot_fn dot_for(const tern_quant_kernels *k, tern_quant_format forma
     }
 }
 
+static tern_qdot4_fn dot2_for(const tern_quant_kernels *k, tern_quant_format format) {
+    switch (format) {
+    case TERN_Q8_0: return k->q8_0_x2;
+    case TERN_Q4_0: return k->q4_0_x2;
+    case TERN_Q4_1: return k->q4_1_x2;
+    case TERN_Q4_K: return k->q4_k_x2;
+    case TERN_Q6_K: return k->q6_k_x2;
+    default: return NULL;
+    }
+}
+
 static tern_qdot4_fn dot4_for(const tern_quant_kernels *k, tern_quant_format format) {
     switch (format) {
     case TERN_Q8_0: return k->q8_0_x4;
@@ -63,7 +74,7 @@ static tern_qdot4_fn dot4_for(const tern_quant_kernels *k, tern_quant_format for
 
 typedef struct {
     tern_qdot_fn dot;
-    tern_qdot4_fn dot4;
+    tern_qdot4_fn dot4, dot2;
     const tern_q8_act *xq;
     const uint8_t *w;
     float *y;
@@ -86,6 +97,15 @@ static void gemm_q_task(void *ctx, int task, int thread) {
             }
         }
     }
+    if (c->dot2) {
+        for (; i + 2 <= c->n; i += 2) {
+            for (size_t j = j0; j < j1; j++) {
+                float out[2];
+                c->dot2(c->w + j * c->row_bytes, c->xq + i * stride, stride, c->in, out);
+                for (int r = 0; r < 2; r++) c->y[(i + (size_t)r) * c->out + j] = out[r];
+            }
+        }
+    }
     for (; i < c->n; i++)
         for (size_t j = j0; j < j1; j++) c->y[i * c->out + j] = c->dot(c->w + j * c->row_bytes, c->xq + i * stride, c->in);
 }
@@ -99,7 +119,7 @@ int tern_gemm_q(tern_pool *pool, tern_float_variant variant, tern_quant_format f
     tern_q8_act *xq = malloc(n * (in / 32) * sizeof(tern_q8_act) + 1);
     if (!xq) return TERN_FV_NOMEM;
     for (size_t i = 0; i < n; i++) tern_quantize_q8_act(x + i * in, in, xq + i * (in / 32));
-    gemm_q_ctx c = { dot_for(k, format), dot4_for(k, format), xq, w, y, n, in, out, in / qk * tern_quant_block_bytes(format) };
+    gemm_q_ctx c = { dot_for(k, format), dot4_for(k, format), dot2_for(k, format), xq, w, y, n, in, out, in / qk * tern_quant_block_bytes(format) };
     tern_pool_run(pool, (int)((out + Q_COLS_PER_TASK - 1) / Q_COLS_PER_TASK), gemm_q_task, &c);
     free(xq);
     return TERN_FV_OK;

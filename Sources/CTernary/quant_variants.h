@@ -14,6 +14,9 @@ typedef struct {
     tern_qdot_fn q8_0, q4_0, q4_1, q4_k, q6_k;
     /// NULL where the variant has no 4-row kernel (the dispatcher then calls the 1-row one).
     tern_qdot4_fn q8_0_x4, q4_0_x4, q4_1_x4, q4_k_x4, q6_k_x4;
+    /// The same for two activation rows (a decode step of the int16 precision: hi and lo),
+    /// NULL where absent; same signature as the 4-row kernels.
+    tern_qdot4_fn q8_0_x2, q4_0_x2, q4_1_x2, q4_k_x2, q6_k_x2;
 } tern_quant_kernels;
 
 extern const tern_quant_kernels tern_quant_kernels_scalar;

@@ -152,6 +152,9 @@ QINLINE void dot_q6_k_rows(const uint8_t *w, const tern_q8_act *a, size_t stride
     }                                                                                        \
     QTGT static void NAME##_x4(const uint8_t *w, const tern_q8_act *a, size_t stride, size_t in, float *out) { \
         CALL(w, a, stride, in, out, 4);                                                      \
+    }                                                                                        \
+    QTGT static void NAME##_x2(const uint8_t *w, const tern_q8_act *a, size_t stride, size_t in, float *out) { \
+        CALL(w, a, stride, in, out, 2);                                                      \
     }
 #define Q8_0_ROWS(w, a, stride, in, out, NR) dot32_rows(TERN_Q8_0, Q8_0_BYTES, w, a, stride, in, out, NR)
 #define Q4_0_ROWS(w, a, stride, in, out, NR) dot32_rows(TERN_Q4_0, Q4_0_BYTES, w, a, stride, in, out, NR)
@@ -164,4 +167,5 @@ QKERNELS(dot_q6_k, dot_q6_k_rows)
 
 #define QUANT_KERNEL_TABLE                                                                   \
     { dot_q8_0, dot_q4_0, dot_q4_1, dot_q4_k, dot_q6_k,                                      \
-      dot_q8_0_x4, dot_q4_0_x4, dot_q4_1_x4, dot_q4_k_x4, dot_q6_k_x4 }
+      dot_q8_0_x4, dot_q4_0_x4, dot_q4_1_x4, dot_q4_k_x4, dot_q6_k_x4,                       \
+      dot_q8_0_x2, dot_q4_0_x2, dot_q4_1_x2, dot_q4_k_x2, dot_q6_k_x2 }

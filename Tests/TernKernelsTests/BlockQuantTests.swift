@@ -84,7 +84,7 @@ struct BlockQuantFormatTests {
 
 @Suite("Block-quantized matmul")
 struct BlockQuantMatmulTests {
-    private static let shapes: [(n: Int, inner: Int, out: Int)] = [(1, 256, 1), (3, 256, 17), (2, 512, 37), (1, 768, 40)]
+    private static let shapes: [(n: Int, inner: Int, out: Int)] = [(1, 256, 1), (3, 256, 17), (2, 512, 37), (1, 768, 40), (7, 256, 9)]
 
     /// Activations as the kernel sees them after int8 quantization.
     private func quantizedActivations(_ x: [Float], inner: Int) -> [Float] {
@@ -97,6 +97,27 @@ struct BlockQuantMatmulTests {
             }
         }
         return out
+    }
+
+    /// Rows go through 4-, 2- and 1-row kernels depending on how many there are: each
+    /// row's result must have the same bits whichever kernel computed it.
+    @Test(arguments: quantVariantsHere, BlockQuantFormat.allCases)
+    func everyRowGroupingGivesTheSameBits(variant: FloatKernelVariant, format: BlockQuantFormat) throws {
+        var rng = KernelTestRandom(seed: 32)
+        let n = 7, inner = 512, out = 11
+        let w = try BlockQuantMatrix(format: format, rows: out, cols: inner, copying: randomBlocks(format, rows: out, cols: inner, rng: &rng))
+        let x = rng.floats(n * inner)
+        let together = try kernelOutput(count: n * out) { y in
+            try x.withUnsafeBufferPointer { try BlockQuantKernels.matmul($0, rows: n, weights: w, into: y, variant: variant) }
+        }
+        for i in 0..<n {
+            let alone = try kernelOutput(count: out) { y in
+                try x.withUnsafeBufferPointer {
+                    try BlockQuantKernels.matmul(UnsafeBufferPointer(rebasing: $0[(i * inner)..<((i + 1) * inner)]), rows: 1, weights: w, into: y, variant: variant)
+                }
+            }
+            #expect(alone.map(\.bitPattern) == together[(i * out)..<((i + 1) * out)].map(\.bitPattern), "\(variant) \(format) row \(i)")
+        }
     }
 
     @Test(arguments: quantVariantsHere, BlockQuantFormat.allCases)
