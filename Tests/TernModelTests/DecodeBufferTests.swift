@@ -4,14 +4,15 @@ import TernModel
 
 @Suite("Decode buffers, threaded attention and tern bench model")
 struct DecodeBufferTests {
-    @Test("decode steps reuse one logits buffer and match a batched forward pass")
-    func decodeReusesBuffers() throws {
+    @Test("decode steps reuse one logits buffer and match a batched forward pass",
+          arguments: [MatmulPrecision.int8Activations, .int16Activations])
+    func decodeReusesBuffers(precision: MatmulPrecision) throws {
         let model = try TransformerModel(path: try TestFixtures.modelPath(TestFixtures.bitnetTiny))
         let tokens: [Int32] = Array(1...40)
         let vocab = model.vocabularySize
         let pool = ThreadPool(threads: 2)
-        let batch = try InferenceSession(model: model, contextLength: 64, pool: pool).forward(tokens, logits: .all)
-        let session = InferenceSession(model: model, contextLength: 64, pool: pool)
+        let batch = try InferenceSession(model: model, contextLength: 64, pool: pool, precision: precision).forward(tokens, logits: .all)
+        let session = InferenceSession(model: model, contextLength: 64, pool: pool, precision: precision)
         var addresses = Set<UnsafePointer<Float>>()
         var worst: Float = 0
         for (i, token) in tokens.enumerated() {
@@ -24,13 +25,14 @@ struct DecodeBufferTests {
         #expect(worst < 1e-2, "largest logit difference \(worst) between decode steps and one batch")
     }
 
-    @Test("results are identical for 1, 2 and 3 threads (prefill longer than one attention chunk, then decode)")
-    func threadCountInvariance() throws {
+    @Test("results are identical for 1, 2 and 3 threads (prefill longer than one attention chunk, then decode)",
+          arguments: [MatmulPrecision.int8Activations, .int16Activations])
+    func threadCountInvariance(precision: MatmulPrecision) throws {
         let model = try TransformerModel(path: try TestFixtures.modelPath(TestFixtures.bitnetTiny))
         let prompt: [Int32] = (0..<45).map { Int32(($0 * 7919) % 49152) }
         var results: [[Float]] = []
         for threads in [1, 2, 3] {
-            let session = InferenceSession(model: model, contextLength: 64, pool: ThreadPool(threads: threads))
+            let session = InferenceSession(model: model, contextLength: 64, pool: ThreadPool(threads: threads), precision: precision)
             var out = try session.forward(prompt, logits: .all)
             out += Array(try session.decode(17))
             results.append(out)

@@ -29,6 +29,8 @@ public final class InferenceSession {
     /// one, else the stored head (float32 precision reproduces the file's weights exactly).
     let outputHead: Linear
     private var scratch: ForwardScratch?
+    /// Scratch of the int16 path's projections (unused by int8 and float32 sessions).
+    private let splitWorkspace = SplitWorkspace()
     private var logits = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
 
     /// - Parameters:
@@ -96,7 +98,8 @@ public final class InferenceSession {
         let rows = n - first
         let input = try LinearInput(UnsafeBufferPointer(b.normed.rows(first..<n, width: e)), tokens: rows,
                                     quantizingInto: outputHead.readsQuantizedInput(precision)
-                                        ? s.activations(tokens: LinearInput.quantizedRows(tokens: rows, precision: precision), cols: e) : nil)
+                                        ? s.activations(tokens: LinearInput.quantizedRows(tokens: rows, precision: precision), cols: e) : nil,
+                                    workspace: splitWorkspace)
         let out = logitRows(rows)
         try outputHead.forward(input, precision: precision, into: out, pool: pool)
         return UnsafeBufferPointer(out)
@@ -150,7 +153,8 @@ public final class InferenceSession {
         let tokens = values.count / cols
         return try LinearInput(UnsafeBufferPointer(values), tokens: tokens,
                                quantizingInto: quantize
-                                   ? s.activations(tokens: LinearInput.quantizedRows(tokens: tokens, precision: precision), cols: cols) : nil)
+                                   ? s.activations(tokens: LinearInput.quantizedRows(tokens: tokens, precision: precision), cols: cols) : nil,
+                               workspace: splitWorkspace)
     }
 
     private func normalize(_ x: UnsafeMutableBufferPointer<Float>, weight: [Float], into y: UnsafeMutableBufferPointer<Float>) throws {

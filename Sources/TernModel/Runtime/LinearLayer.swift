@@ -70,13 +70,21 @@ public struct LinearInput {
     public let values: UnsafeBufferPointer<Float>
     public let tokens: Int
     public let quantized: QuantizedActivations?
+    /// The session's scratch for the int16 path (nil: allocated per call).
+    let workspace: SplitWorkspace?
 
     /// Quantizes `values` into `activations` (reused scratch) when given: scratch of
     /// `tokens` rows receives the int8 quantization, scratch of 2·`tokens` rows the int16
     /// split (see `quantizedRows(tokens:precision:)`).
     public init(_ values: UnsafeBufferPointer<Float>, tokens: Int, quantizingInto activations: QuantizedActivations?) throws {
+        try self.init(values, tokens: tokens, quantizingInto: activations, workspace: nil)
+    }
+
+    init(_ values: UnsafeBufferPointer<Float>, tokens: Int, quantizingInto activations: QuantizedActivations?,
+         workspace: SplitWorkspace?) throws {
         self.values = values
         self.tokens = tokens
+        self.workspace = workspace
         if let activations {
             if activations.tokens == 2 * tokens { try activations.quantizeSplit(values) } else { try activations.quantize(values) }
         }
@@ -156,15 +164,19 @@ public struct Linear: Sendable {
     /// The int16 path: hi and lo halves of every token (`quantizeSplit` for ternary
     /// weights, `SplitActivations` per 32-block for block-quantized ones) go through the
     /// int8 kernels as 2n tokens of one call — a decode step still streams the weights
-    /// once — and y = W·hi + W·lo. The 2n-row output is allocated per call: this is the
-    /// accuracy mode; the int8 decode path stays allocation-free.
+    /// once — and y = W·hi + W·lo. The 2n-row output (and block-quant split input) live in
+    /// the session's `SplitWorkspace`, allocated per call only without one.
     private func forwardSplit(_ input: LinearInput, into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
         let n = input.tokens, rows = outputCount, cols = inputCount
         guard input.values.count == n * cols, y.count == n * rows else {
             throw TensorShapeError("\(name) with \(cols) inputs, \(rows) outputs: got \(input.values.count) input and \(y.count) output values for \(n) tokens")
         }
-        let halves = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * n * rows)
-        defer { halves.deallocate() }
+        let halfCount = 2 * n * rows, stackedCount = 2 * n * cols
+        let workspace = input.workspace?.buffer(count: halfCount + stackedCount)
+        let owned = workspace == nil ? UnsafeMutableBufferPointer<Float>.allocate(capacity: halfCount + stackedCount) : nil
+        defer { owned?.deallocate() }
+        let room = workspace ?? owned!
+        let halves = UnsafeMutableBufferPointer(rebasing: room[0..<halfCount])
         switch weights {
         case .ternary(let m):
             var split = input.quantized
@@ -174,8 +186,7 @@ public struct Linear: Sendable {
             }
             try m.gemm(split!, into: halves, pool: pool)
         case .blockQuant(let m):
-            let stacked = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * n * cols)
-            defer { stacked.deallocate() }
+            let stacked = UnsafeMutableBufferPointer(rebasing: room[halfCount...])
             SplitActivations.split(input.values, tokens: n, cols: cols, blockSize: BlockQuantKernels.activationBlock, into: stacked)
             try BlockQuantKernels.matmul(UnsafeBufferPointer(stacked), rows: 2 * n, weights: m, into: halves, pool: pool)
         case .float(let m):

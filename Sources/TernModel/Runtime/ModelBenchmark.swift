@@ -131,8 +131,11 @@ extension InferenceSession {
         for i in b.normed.indices { b.normed[i] = Float(i % 7) - 3 }
         for i in b.gate.indices { b.gate[i] = Float(i % 5) - 2 }
         let rows = LinearInput.quantizedRows(tokens: 1, precision: precision)
-        let wide = try LinearInput(UnsafeBufferPointer(b.normed), tokens: 1, quantizingInto: s.activations(tokens: rows, cols: e))
-        let deep = try LinearInput(UnsafeBufferPointer(b.gate), tokens: 1, quantizingInto: s.activations(tokens: rows, cols: ff))
+        let workspace = SplitWorkspace()
+        let wide = try LinearInput(UnsafeBufferPointer(b.normed), tokens: 1, quantizingInto: s.activations(tokens: rows, cols: e),
+                                   workspace: workspace)
+        let deep = try LinearInput(UnsafeBufferPointer(b.gate), tokens: 1, quantizingInto: s.activations(tokens: rows, cols: ff),
+                                   workspace: workspace)
         let logits = UnsafeMutableBufferPointer<Float>.allocate(capacity: model.vocabularySize)
         defer { logits.deallocate() }
         let projections = try time {
