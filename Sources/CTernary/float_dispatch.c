@@ -2,6 +2,7 @@
 // thread pool (each task owns a disjoint block of the output, so any thread count gives
 // the same bits), scratch buffers, RoPE angle tables.
 #include "float_variants.h"
+#include "tern_scratch.h"
 #include <stdlib.h>
 
 const tern_float_kernels *tern_float_kernels_for(tern_float_variant variant) {
@@ -147,10 +148,10 @@ int tern_rope(tern_float_variant variant, float *x, size_t tokens, size_t heads,
     if (!k) return TERN_FV_UNSUPPORTED;
     size_t half = rot_dims / 2;
     if (half == 0 || tokens == 0 || heads == 0) return TERN_FV_OK;
-    float *table = malloc(2 * rot_dims * sizeof(float));
-    double *inv_freq = malloc(half * sizeof(double));
-    if (!table || !inv_freq) { free(table); free(inv_freq); return TERN_FV_NOMEM; }
-    float *cosd = table, *sind = table + rot_dims;
+    // One scratch block: inv_freq (half doubles), then the cos and sin rows.
+    double *inv_freq = tern_scratch_acquire(TERN_SCRATCH_ROPE, half * sizeof(double) + 2 * rot_dims * sizeof(float));
+    if (!inv_freq) return TERN_FV_NOMEM;
+    float *cosd = (float *)(inv_freq + half), *sind = cosd + rot_dims;
     for (size_t i = 0; i < half; i++) inv_freq[i] = pow((double)freq_base, -2.0 * (double)i / (double)rot_dims);
     double sign = inverse ? -1.0 : 1.0;
     for (size_t t = 0; t < tokens; t++) {
@@ -163,8 +164,7 @@ int tern_rope(tern_float_variant variant, float *x, size_t tokens, size_t heads,
         }
         for (size_t h = 0; h < heads; h++) k->rope_row(x + (t * heads + h) * head_dim, cosd, sind, rot_dims, layout);
     }
-    free(table);
-    free(inv_freq);
+    tern_scratch_release(TERN_SCRATCH_ROPE, inv_freq);
     return TERN_FV_OK;
 }
 

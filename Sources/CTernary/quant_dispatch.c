@@ -4,6 +4,7 @@
 // Tasks write disjoint outputs: any thread count gives the same bits.
 #include "quant_variants.h"
 #include "float_variants.h"
+#include "tern_scratch.h"
 #include <stdlib.h>
 
 enum { Q_COLS_PER_TASK = 16 };
@@ -116,12 +117,12 @@ int tern_gemm_q(tern_pool *pool, tern_float_variant variant, tern_quant_format f
     size_t qk = tern_quant_block_elements(format);
     if (!k || qk == 0) return TERN_FV_UNSUPPORTED;
     if (n == 0 || out == 0) return TERN_FV_OK;
-    tern_q8_act *xq = malloc(n * (in / 32) * sizeof(tern_q8_act) + 1);
+    tern_q8_act *xq = tern_scratch_acquire(TERN_SCRATCH_QUANT_ACTIVATIONS, n * (in / 32) * sizeof(tern_q8_act));
     if (!xq) return TERN_FV_NOMEM;
     for (size_t i = 0; i < n; i++) tern_quantize_q8_act(x + i * in, in, xq + i * (in / 32));
     gemm_q_ctx c = { dot_for(k, format), dot4_for(k, format), dot2_for(k, format), xq, w, y, n, in, out, in / qk * tern_quant_block_bytes(format) };
     tern_pool_run(pool, (int)((out + Q_COLS_PER_TASK - 1) / Q_COLS_PER_TASK), gemm_q_task, &c);
-    free(xq);
+    tern_scratch_release(TERN_SCRATCH_QUANT_ACTIVATIONS, xq);
     return TERN_FV_OK;
 }
 

@@ -44,9 +44,10 @@ public enum FloatKernelError: Error, Equatable, CustomStringConvertible {
     }
 
     /// Throws `shapeMismatch` unless `count == expected`.
-    static func expectCount(_ count: Int, _ expected: Int, _ operation: String, _ expectedShape: String) throws {
+    /// `expectedShape` is built only on failure (no string per call on the decode path).
+    static func expectCount(_ count: Int, _ expected: Int, _ operation: String, _ expectedShape: @autoclosure () -> String) throws {
         guard count == expected else {
-            throw FloatKernelError.shapeMismatch(operation: operation, expected: "\(expectedShape) (\(expected) values)",
+            throw FloatKernelError.shapeMismatch(operation: operation, expected: "\(expectedShape()) (\(expected) values)",
                                                  actual: "\(count) values")
         }
     }

@@ -4,8 +4,10 @@ public struct TensorShapeError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 
-    /// Throws unless `actual == expected`, naming what was checked.
-    static func check(_ what: String, expected: Int, actual: Int) throws {
-        if expected != actual { throw TensorShapeError("\(what): expected \(expected), got \(actual)") }
+    /// Throws unless `actual == expected`, naming what was checked. `what` is built only
+    /// on failure: the kernels check shapes on every call, decode steps included, and an
+    /// eagerly interpolated message would allocate a string each time.
+    static func check(_ what: @autoclosure () -> String, expected: Int, actual: Int) throws {
+        if expected != actual { throw TensorShapeError("\(what()): expected \(expected), got \(actual)") }
     }
 }

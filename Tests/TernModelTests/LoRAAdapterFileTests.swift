@@ -3,13 +3,22 @@ import Testing
 import TernKernels
 import TernModel
 
-@Suite struct LoRAAdapterFileTests {
+/// A class so that each test's scratch directory is removed when the test ends (deinit).
+@Suite final class LoRAAdapterFileTests {
     static let fixture = "smollm2-135m-lora-fixture.gguf"
 
     var fixturePath: String { TestFixtures.referenceDirectory.appendingPathComponent(Self.fixture).path }
 
+    private let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tern-lora-\(UUID().uuidString)")
+
+    init() throws {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: scratch) }
+
     func temporaryPath(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tern-lora-\(UUID().uuidString)-\(name)").path
+        scratch.appendingPathComponent(name).path
     }
 
     /// A tiny adapter: one attn_q pair (2 inputs, 3 outputs, rank 1) with given values.
