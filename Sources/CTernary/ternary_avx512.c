@@ -43,9 +43,11 @@ AVX512 static inline __m512i times3(__m512i m) {
 
 /// Weights are prefetched this far ahead of the group being multiplied: the hardware
 /// prefetcher alone leaves DRAM latency exposed at every call and run boundary. Measured on
-/// the 2-core Zen 5 guest (2 threads, one token): none 44-52 GB/s, 8 KB 51-53, 16 KB 54-56,
-/// 24-32 KB 51-54; the L2 hint (T1) instead of T0 is no better.
-#define GEMV_PREFETCH_BYTES (16 << 10)
+/// the 2-core Zen 5 guest (2 threads, one token, 4-row kernel, 6912x2560): 4 KB 99-100 % of
+/// the stream bandwidth in its slow phase, 8 KB 100-102 % (90-95 % in the fast phase),
+/// 12 KB 99-100 % (90-92 %), 16 KB 97-100 % (88-89 %), 24 KB 92-97 %. The L2 hint (T1)
+/// instead of T0 was no better (row-at-a-time kernel).
+#define GEMV_PREFETCH_BYTES (8 << 10)
 
 AVX512 static inline __attribute__((always_inline)) void gemv_nt(const tern_t5_matrix *w, const int8_t *q, size_t stride,
                                                                  const int nt, const int P, size_t r0, size_t n, int32_t *out) {
