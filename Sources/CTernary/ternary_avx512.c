@@ -36,9 +36,8 @@ AVX512 static inline __m512i times3(__m512i m) {
 /// 5 planes * 4 bytes * 2 * 127 * 256 = 1.3 M to it, so every GEMV_FOLD_GROUPS groups the
 /// lanes are folded: (3*a - b) >> 8 (exact) joins an int32 lane total of the plain dot.
 ///
-/// Latency, not throughput, bounds a VPDPBUSD chain, so the chains are kept independent: one
-/// token interleaves several rows (gemv_rows below); two or three tokens interleave anyway
-/// and keep P pairs (a, b) per token (plane j feeds pair j % P) in gemv_nt.
+/// Latency, not throughput, bounds a VPDPBUSD chain (4 cycles, 2 per cycle on Zen 5), so
+/// at least 8 chains must be in flight: see gemv_block.
 #define GEMV_FOLD_GROUPS 64
 
 /// Weights are prefetched this far ahead of the group being multiplied: the hardware
@@ -49,94 +48,58 @@ AVX512 static inline __m512i times3(__m512i m) {
 /// instead of T0 was no better (row-at-a-time kernel).
 #define GEMV_PREFETCH_BYTES (8 << 10)
 
-AVX512 static inline __attribute__((always_inline)) void gemv_nt(const tern_t5_matrix *w, const int8_t *q, size_t stride,
-                                                                 const int nt, const int P, size_t r0, size_t n, int32_t *out) {
-    size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *row = w->packed + (r0 + i) * row_bytes;
-        __m512i dot[TERN_GEMV_TOKENS];
-        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
-        for (size_t g0 = 0; g0 < groups; g0 += GEMV_FOLD_GROUPS) {
-            size_t g1 = groups - g0 < GEMV_FOLD_GROUPS ? groups : g0 + GEMV_FOLD_GROUPS;
-            __m512i a[5][TERN_GEMV_TOKENS], b[5][TERN_GEMV_TOKENS];
-            for (int p = 0; p < P; p++)
-                for (int t = 0; t < nt; t++) a[p][t] = b[p][t] = _mm512_setzero_si512();
-            for (size_t g = g0; g < g1; g++) {
-                __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
-                // May point past the matrix: a prefetch never faults (hence the integer address).
-                _mm_prefetch((const char *)((uintptr_t)row + g * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES), _MM_HINT_T0);
-#pragma GCC unroll 5
-                for (int j = 0; j < 5; j++) {
-                    __m512i next = times3(m);
-#pragma GCC unroll 3
-                    for (int t = 0; t < nt; t++) {
-                        __m512i xv = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
-                        a[j % P][t] = _mm512_dpbusd_epi32(a[j % P][t], m, xv);
-                        b[j % P][t] = _mm512_dpbusd_epi32(b[j % P][t], next, xv);
-                    }
-                    m = next;
-                }
-            }
-            for (int t = 0; t < nt; t++) {
-                __m512i sa = a[0][t], sb = b[0][t];
-                for (int p = 1; p < P; p++) sa = _mm512_add_epi32(sa, a[p][t]), sb = _mm512_add_epi32(sb, b[p][t]);
-                __m512i exact = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(sa, sa), sa), sb);
-                dot[t] = _mm512_add_epi32(dot[t], _mm512_srai_epi32(exact, 8));
-            }
-        }
-        for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = _mm512_reduce_add_epi32(dot[t]);
-    }
-}
-
-/// One token: GEMV_ROWS rows are multiplied together. They share every activation load, and
-/// because their chains interleave, each row needs only GEMV_ROW_PAIRS (a, b) pairs (plane j
-/// feeds pair j % GEMV_ROW_PAIRS): 4 rows x 2 pairs = 16 independent chains, enough to hide
-/// the VPDPBUSD latency (4 cycles at 2 per cycle on Zen 5), and the per-row fold is 2 adds +
-/// 3a - b. Measured on the 2-core Zen 5 guest, weights in cache, 2 threads: 81 -> 96 GB/s
-/// (2560x6912) and 72 -> 93 GB/s (6912x2560) against one row at a time with 5 pairs.
+/// Most rows multiplied together (gemv_block) and most (a, b) pairs per row and token.
 #define GEMV_ROWS 4
 #define GEMV_ROW_PAIRS 2
 
 /// Rows whose int32 lanes are summed together by one transpose-and-add tree (sum16).
 #define GEMV_SUM_ROWS 16
 
-/// Per-lane exact dots (already >> 8) of GEMV_ROWS rows `rows[r]` with one token. Weights
-/// are prefetched in memory order across the rows' contiguous bytes (line r of step g is
-/// g * GEMV_ROWS + r past the first row), not row by row: four interleaved prefetch streams
-/// 512 bytes apart read DRAM up to 15 % slower when the memory is the limit.
-AVX512 static inline __attribute__((always_inline)) void gemv_row_lanes(const uint8_t *const rows[GEMV_ROWS], const int8_t *q,
-                                                                        size_t groups, __m512i lanes[GEMV_ROWS]) {
-    for (int r = 0; r < GEMV_ROWS; r++) lanes[r] = _mm512_setzero_si512();
+/// Per-lane exact dots (already >> 8) of R rows `rows[r]` with nt tokens (rows of `stride`
+/// bytes): lanes[t][k + r]. Plane j of a row feeds pair j % P. Weights are prefetched in memory
+/// order across the rows' contiguous bytes (line r of step g is g * R + r past the first
+/// row), not row by row: four interleaved prefetch streams 512 bytes apart read DRAM up to
+/// 15 % slower when the memory is the limit.
+AVX512 static inline __attribute__((always_inline)) void gemv_row_lanes(const uint8_t *const *rows, const int8_t *q, size_t stride,
+                                                                        size_t groups, const int R, const int nt, const int P,
+                                                                        __m512i lanes[][GEMV_SUM_ROWS], size_t k) {
+    for (int t = 0; t < nt; t++)
+        for (int r = 0; r < R; r++) lanes[t][k + r] = _mm512_setzero_si512();
     for (size_t g0 = 0; g0 < groups; g0 += GEMV_FOLD_GROUPS) {
         size_t g1 = groups - g0 < GEMV_FOLD_GROUPS ? groups : g0 + GEMV_FOLD_GROUPS;
-        __m512i a[GEMV_ROWS][GEMV_ROW_PAIRS], b[GEMV_ROWS][GEMV_ROW_PAIRS];
-        for (int r = 0; r < GEMV_ROWS; r++)
-            for (int p = 0; p < GEMV_ROW_PAIRS; p++) a[r][p] = b[r][p] = _mm512_setzero_si512();
+        __m512i a[GEMV_ROWS][TERN_GEMV_TOKENS][GEMV_ROW_PAIRS], b[GEMV_ROWS][TERN_GEMV_TOKENS][GEMV_ROW_PAIRS];
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < nt; t++)
+                for (int p = 0; p < P; p++) a[r][t][p] = b[r][t][p] = _mm512_setzero_si512();
         for (size_t g = g0; g < g1; g++) {
             __m512i m[GEMV_ROWS];
-            for (int r = 0; r < GEMV_ROWS; r++) {
+            for (int r = 0; r < R; r++) {
                 m[r] = _mm512_loadu_si512(rows[r] + g * TERN_T5_GROUP_BYTES);
                 // May point past the matrix: a prefetch never faults (hence the integer address).
-                _mm_prefetch((const char *)((uintptr_t)rows[0] + (g * GEMV_ROWS + (size_t)r) * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES),
+                _mm_prefetch((const char *)((uintptr_t)rows[0] + (g * (size_t)R + (size_t)r) * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES),
                              _MM_HINT_T0);
             }
 #pragma GCC unroll 5
             for (int j = 0; j < 5; j++) {
-                __m512i xv = _mm512_loadu_si512(q + g * TERN_T5_GROUP + j * 64);
-                for (int r = 0; r < GEMV_ROWS; r++) {
+                __m512i xv[TERN_GEMV_TOKENS];
+                for (int t = 0; t < nt; t++) xv[t] = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
+                for (int r = 0; r < R; r++) {
                     __m512i next = times3(m[r]);
-                    a[r][j % GEMV_ROW_PAIRS] = _mm512_dpbusd_epi32(a[r][j % GEMV_ROW_PAIRS], m[r], xv);
-                    b[r][j % GEMV_ROW_PAIRS] = _mm512_dpbusd_epi32(b[r][j % GEMV_ROW_PAIRS], next, xv);
+                    for (int t = 0; t < nt; t++) {
+                        a[r][t][j % P] = _mm512_dpbusd_epi32(a[r][t][j % P], m[r], xv[t]);
+                        b[r][t][j % P] = _mm512_dpbusd_epi32(b[r][t][j % P], next, xv[t]);
+                    }
                     m[r] = next;
                 }
             }
         }
-        for (int r = 0; r < GEMV_ROWS; r++) {
-            __m512i sa = a[r][0], sb = b[r][0];
-            for (int p = 1; p < GEMV_ROW_PAIRS; p++) sa = _mm512_add_epi32(sa, a[r][p]), sb = _mm512_add_epi32(sb, b[r][p]);
-            __m512i exact = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(sa, sa), sa), sb);
-            lanes[r] = _mm512_add_epi32(lanes[r], _mm512_srai_epi32(exact, 8));
-        }
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < nt; t++) {
+                __m512i sa = a[r][t][0], sb = b[r][t][0];
+                for (int p = 1; p < P; p++) sa = _mm512_add_epi32(sa, a[r][t][p]), sb = _mm512_add_epi32(sb, b[r][t][p]);
+                __m512i exact = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(sa, sa), sa), sb);
+                lanes[t][k + r] = _mm512_add_epi32(lanes[t][k + r], _mm512_srai_epi32(exact, 8));
+            }
     }
 }
 
@@ -153,30 +116,44 @@ AVX512 static inline __m512i sum16(const __m512i v[GEMV_SUM_ROWS]) {
     return _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88), _mm512_shuffle_i32x4(u[0], u[1], 0xDD));
 }
 
-/// Rows are taken GEMV_SUM_ROWS at a time; past the last row a block repeats row n - 1
-/// (valid memory, results discarded by the masked store).
-AVX512 static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) {
+/// R rows are multiplied together: they share every activation load, and because their
+/// chains interleave, each row and token needs only P (a, b) pairs, so its fold is cheap
+/// (2(P-1) adds + 3a - b). Rows are taken GEMV_SUM_ROWS at a time and summed by one sum16
+/// per token; past the last row a block repeats row n - 1 (valid memory, results dropped by
+/// the masked store). Measured on the 2-core Zen 5 guest, 2 threads, against one row at a
+/// time with 5 / 3 / 2 pairs per token: one token (4 rows x 2 pairs) in cache 81 -> 96 GB/s
+/// (2560x6912) and 72 -> 93 (6912x2560); from DRAM, slow memory phase, two tokens
+/// (4 rows x 1 pair) 39-43 -> 44-46 GB/s, three tokens (2 rows x 1 pair; 4 rows spill)
+/// 27-31 -> 30-32.
+AVX512 static inline __attribute__((always_inline)) void gemv_block(const tern_t5_matrix *w, const int8_t *q, size_t stride,
+                                                                    const int nt, const int R, const int P, size_t r0, size_t n, int32_t *out) {
     size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
     const uint8_t *first = w->packed + r0 * row_bytes;
     for (size_t i = 0; i < n; i += GEMV_SUM_ROWS) {
-        __m512i lanes[GEMV_SUM_ROWS];
-        for (size_t k = 0; k < GEMV_SUM_ROWS; k += GEMV_ROWS) {
+        __m512i lanes[TERN_GEMV_TOKENS][GEMV_SUM_ROWS];
+        for (size_t k = 0; k < GEMV_SUM_ROWS; k += (size_t)R) {
             const uint8_t *rows[GEMV_ROWS];
-            for (size_t r = 0; r < GEMV_ROWS; r++) rows[r] = first + (i + k + r < n ? i + k + r : n - 1) * row_bytes;
-            gemv_row_lanes(rows, q, groups, lanes + k);
+            for (size_t r = 0; r < (size_t)R; r++) rows[r] = first + (i + k + r < n ? i + k + r : n - 1) * row_bytes;
+            gemv_row_lanes(rows, q, stride, groups, R, nt, P, lanes, k);
         }
-        __m512i sums = sum16(lanes);
-        if (n - i >= GEMV_SUM_ROWS) _mm512_storeu_si512(out + i, sums);
-        else _mm512_mask_storeu_epi32(out + i, (__mmask16)((1u << (n - i)) - 1), sums);
+        for (int t = 0; t < nt; t++) {
+            __m512i sums = sum16(lanes[t]);
+            if (n - i >= GEMV_SUM_ROWS) _mm512_storeu_si512(out + (size_t)t * n + i, sums);
+            else _mm512_mask_storeu_epi32(out + (size_t)t * n + i, (__mmask16)((1u << (n - i)) - 1), sums);
+        }
     }
+}
+
+AVX512 static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) {
+    gemv_block(w, q, 0, 1, GEMV_ROWS, GEMV_ROW_PAIRS, r0, n, out);
 }
 
 AVX512 static void gemv_tokens(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens,
                                size_t r0, size_t n, int32_t *out) {
     switch (tokens) {
     case 1: gemv_rows(w, q, r0, n, out); break;
-    case 2: gemv_nt(w, q, stride, 2, 3, r0, n, out); break;
-    default: gemv_nt(w, q, stride, 3, 2, r0, n, out); break;
+    case 2: gemv_block(w, q, stride, 2, GEMV_ROWS, 1, r0, n, out); break;
+    default: gemv_block(w, q, stride, 3, 2, 1, r0, n, out); break;
     }
 }
 
