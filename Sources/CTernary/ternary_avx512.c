@@ -36,66 +36,124 @@ AVX512 static inline __m512i times3(__m512i m) {
 /// 5 planes * 4 bytes * 2 * 127 * 256 = 1.3 M to it, so every GEMV_FOLD_GROUPS groups the
 /// lanes are folded: (3*a - b) >> 8 (exact) joins an int32 lane total of the plain dot.
 ///
-/// Latency, not throughput, bounds a VPDPBUSD chain, so each token keeps P independent
-/// pairs (a, b): plane j feeds pair j % P. One token: P = 5 (every chain advances once per
-/// group); two or three tokens interleave anyway and need fewer pairs to fit 32 registers.
+/// Latency, not throughput, bounds a VPDPBUSD chain (4 cycles, 2 per cycle on Zen 5), so
+/// at least 8 chains must be in flight: see gemv_block.
 #define GEMV_FOLD_GROUPS 64
 
 /// Weights are prefetched this far ahead of the group being multiplied: the hardware
 /// prefetcher alone leaves DRAM latency exposed at every call and run boundary. Measured on
-/// the 2-core Zen 5 guest (2 threads, one token): none 44-52 GB/s, 8 KB 51-53, 16 KB 54-56,
-/// 24-32 KB 51-54; the L2 hint (T1) instead of T0 is no better.
-#define GEMV_PREFETCH_BYTES (16 << 10)
+/// the 2-core Zen 5 guest (2 threads, one token, 4-row kernel, 6912x2560): 4 KB 99-100 % of
+/// the stream bandwidth in its slow phase, 8 KB 100-102 % (90-95 % in the fast phase),
+/// 12 KB 99-100 % (90-92 %), 16 KB 97-100 % (88-89 %), 24 KB 92-97 %. The L2 hint (T1)
+/// instead of T0 was no better (row-at-a-time kernel).
+#define GEMV_PREFETCH_BYTES (8 << 10)
 
-AVX512 static inline __attribute__((always_inline)) void gemv_nt(const tern_t5_matrix *w, const int8_t *q, size_t stride,
-                                                                 const int nt, const int P, size_t r0, size_t n, int32_t *out) {
-    size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *row = w->packed + (r0 + i) * row_bytes;
-        __m512i dot[TERN_GEMV_TOKENS];
-        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
-        for (size_t g0 = 0; g0 < groups; g0 += GEMV_FOLD_GROUPS) {
-            size_t g1 = groups - g0 < GEMV_FOLD_GROUPS ? groups : g0 + GEMV_FOLD_GROUPS;
-            __m512i a[5][TERN_GEMV_TOKENS], b[5][TERN_GEMV_TOKENS];
-            for (int p = 0; p < P; p++)
-                for (int t = 0; t < nt; t++) a[p][t] = b[p][t] = _mm512_setzero_si512();
-            for (size_t g = g0; g < g1; g++) {
-                __m512i m = _mm512_loadu_si512(row + g * TERN_T5_GROUP_BYTES);
+/// Most rows multiplied together (gemv_block) and most (a, b) pairs per row and token.
+#define GEMV_ROWS 4
+#define GEMV_ROW_PAIRS 2
+
+/// Rows whose int32 lanes are summed together by one transpose-and-add tree (sum16).
+#define GEMV_SUM_ROWS 16
+
+/// Per-lane exact dots (already >> 8) of R rows `rows[r]` with nt tokens (rows of `stride`
+/// bytes): lanes[t][k + r]. Plane j of a row feeds pair j % P. Weights are prefetched in memory
+/// order across the rows' contiguous bytes (line r of step g is g * R + r past the first
+/// row), not row by row: four interleaved prefetch streams 512 bytes apart read DRAM up to
+/// 15 % slower when the memory is the limit.
+AVX512 static inline __attribute__((always_inline)) void gemv_row_lanes(const uint8_t *const *rows, const int8_t *q, size_t stride,
+                                                                        size_t groups, const int R, const int nt, const int P,
+                                                                        __m512i lanes[][GEMV_SUM_ROWS], size_t k) {
+    for (int t = 0; t < nt; t++)
+        for (int r = 0; r < R; r++) lanes[t][k + r] = _mm512_setzero_si512();
+    for (size_t g0 = 0; g0 < groups; g0 += GEMV_FOLD_GROUPS) {
+        size_t g1 = groups - g0 < GEMV_FOLD_GROUPS ? groups : g0 + GEMV_FOLD_GROUPS;
+        __m512i a[GEMV_ROWS][TERN_GEMV_TOKENS][GEMV_ROW_PAIRS], b[GEMV_ROWS][TERN_GEMV_TOKENS][GEMV_ROW_PAIRS];
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < nt; t++)
+                for (int p = 0; p < P; p++) a[r][t][p] = b[r][t][p] = _mm512_setzero_si512();
+        for (size_t g = g0; g < g1; g++) {
+            __m512i m[GEMV_ROWS];
+            for (int r = 0; r < R; r++) {
+                m[r] = _mm512_loadu_si512(rows[r] + g * TERN_T5_GROUP_BYTES);
                 // May point past the matrix: a prefetch never faults (hence the integer address).
-                _mm_prefetch((const char *)((uintptr_t)row + g * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES), _MM_HINT_T0);
+                _mm_prefetch((const char *)((uintptr_t)rows[0] + (g * (size_t)R + (size_t)r) * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES),
+                             _MM_HINT_T0);
+            }
 #pragma GCC unroll 5
-                for (int j = 0; j < 5; j++) {
-                    __m512i next = times3(m);
-#pragma GCC unroll 3
+            for (int j = 0; j < 5; j++) {
+                __m512i xv[TERN_GEMV_TOKENS];
+                for (int t = 0; t < nt; t++) xv[t] = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
+                for (int r = 0; r < R; r++) {
+                    __m512i next = times3(m[r]);
                     for (int t = 0; t < nt; t++) {
-                        __m512i xv = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
-                        a[j % P][t] = _mm512_dpbusd_epi32(a[j % P][t], m, xv);
-                        b[j % P][t] = _mm512_dpbusd_epi32(b[j % P][t], next, xv);
+                        a[r][t][j % P] = _mm512_dpbusd_epi32(a[r][t][j % P], m[r], xv[t]);
+                        b[r][t][j % P] = _mm512_dpbusd_epi32(b[r][t][j % P], next, xv[t]);
                     }
-                    m = next;
+                    m[r] = next;
                 }
             }
-            for (int t = 0; t < nt; t++) {
-                __m512i sa = a[0][t], sb = b[0][t];
-                for (int p = 1; p < P; p++) sa = _mm512_add_epi32(sa, a[p][t]), sb = _mm512_add_epi32(sb, b[p][t]);
-                __m512i exact = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(sa, sa), sa), sb);
-                dot[t] = _mm512_add_epi32(dot[t], _mm512_srai_epi32(exact, 8));
-            }
         }
-        for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = _mm512_reduce_add_epi32(dot[t]);
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < nt; t++) {
+                __m512i sa = a[r][t][0], sb = b[r][t][0];
+                for (int p = 1; p < P; p++) sa = _mm512_add_epi32(sa, a[r][t][p]), sb = _mm512_add_epi32(sb, b[r][t][p]);
+                __m512i exact = _mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(sa, sa), sa), sb);
+                lanes[t][k + r] = _mm512_add_epi32(lanes[t][k + r], _mm512_srai_epi32(exact, 8));
+            }
+    }
+}
+
+/// Dword i of the result = the sum of the 16 dwords of v[i]: a transpose-and-add tree,
+/// 45 operations for 16 rows instead of 8 per row for separate horizontal sums.
+AVX512 static inline __m512i sum16(const __m512i v[GEMV_SUM_ROWS]) {
+    __m512i s[8], t[4], u[2];
+    for (int i = 0; i < 8; i++) // dword 4L + k of lane L: rows 2i, 2i+1 alternating
+        s[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 4; i++) // every 128-bit lane: rows 4i .. 4i+3
+        t[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * i], s[2 * i + 1]), _mm512_unpackhi_epi64(s[2 * i], s[2 * i + 1]));
+    for (int i = 0; i < 2; i++) // lanes: rows 8i..8i+3 twice, then 8i+4..8i+7 twice
+        u[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(t[2 * i], t[2 * i + 1], 0x88), _mm512_shuffle_i32x4(t[2 * i], t[2 * i + 1], 0xDD));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88), _mm512_shuffle_i32x4(u[0], u[1], 0xDD));
+}
+
+/// R rows are multiplied together: they share every activation load, and because their
+/// chains interleave, each row and token needs only P (a, b) pairs, so its fold is cheap
+/// (2(P-1) adds + 3a - b). Rows are taken GEMV_SUM_ROWS at a time and summed by one sum16
+/// per token; past the last row a block repeats row n - 1 (valid memory, results dropped by
+/// the masked store). Measured on the 2-core Zen 5 guest, 2 threads, against one row at a
+/// time with 5 / 3 / 2 pairs per token: one token (4 rows x 2 pairs) in cache 81 -> 96 GB/s
+/// (2560x6912) and 72 -> 93 (6912x2560); from DRAM, slow memory phase, two tokens
+/// (4 rows x 1 pair) 39-43 -> 44-46 GB/s, three tokens (2 rows x 1 pair; 4 rows spill)
+/// 27-31 -> 30-32.
+AVX512 static inline __attribute__((always_inline)) void gemv_block(const tern_t5_matrix *w, const int8_t *q, size_t stride,
+                                                                    const int nt, const int R, const int P, size_t r0, size_t n, int32_t *out) {
+    size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
+    const uint8_t *first = w->packed + r0 * row_bytes;
+    for (size_t i = 0; i < n; i += GEMV_SUM_ROWS) {
+        __m512i lanes[TERN_GEMV_TOKENS][GEMV_SUM_ROWS];
+        for (size_t k = 0; k < GEMV_SUM_ROWS; k += (size_t)R) {
+            const uint8_t *rows[GEMV_ROWS];
+            for (size_t r = 0; r < (size_t)R; r++) rows[r] = first + (i + k + r < n ? i + k + r : n - 1) * row_bytes;
+            gemv_row_lanes(rows, q, stride, groups, R, nt, P, lanes, k);
+        }
+        for (int t = 0; t < nt; t++) {
+            __m512i sums = sum16(lanes[t]);
+            if (n - i >= GEMV_SUM_ROWS) _mm512_storeu_si512(out + (size_t)t * n + i, sums);
+            else _mm512_mask_storeu_epi32(out + (size_t)t * n + i, (__mmask16)((1u << (n - i)) - 1), sums);
+        }
     }
 }
 
 AVX512 static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) {
-    gemv_nt(w, q, 0, 1, 5, r0, n, out);
+    gemv_block(w, q, 0, 1, GEMV_ROWS, GEMV_ROW_PAIRS, r0, n, out);
 }
 
 AVX512 static void gemv_tokens(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens,
                                size_t r0, size_t n, int32_t *out) {
     switch (tokens) {
-    case 1: gemv_nt(w, q, stride, 1, 5, r0, n, out); break;
-    case 2: gemv_nt(w, q, stride, 2, 3, r0, n, out); break;
-    default: gemv_nt(w, q, stride, 3, 2, r0, n, out); break;
+    case 1: gemv_rows(w, q, r0, n, out); break;
+    case 2: gemv_block(w, q, stride, 2, GEMV_ROWS, 1, r0, n, out); break;
+    default: gemv_block(w, q, stride, 3, 2, 1, r0, n, out); break;
     }
 }
 
