@@ -44,6 +44,9 @@ public final class TrainingGraph {
     private let lowestTrainedLayer: Int
     private let scratch = ScratchArena()
     private let quantized = ActivationCache()
+    /// The LoRA dropout mask of the pass under way (nil: no dropout); the forward, its
+    /// recomputation and the backward all read this one.
+    private var dropout: DropoutMask?
 
     /// - Parameters:
     ///   - capacity: tokens per forward pass (the context length of training).
@@ -103,20 +106,23 @@ public final class TrainingGraph {
     // MARK: Public passes
 
     /// Runs the sequence forward and backward and adds ∂(lossScale · Σ loss)/∂θ to
-    /// `parameters.gradients`. Returns the summed loss of the scored tokens.
-    public func accumulateGradients(for sequence: TrainingSequence, lossScale: Float) throws -> LossSum {
-        try pass(sequence, backward: true, lossScale: lossScale)
+    /// `parameters.gradients`, with the LoRA inputs dropped by `dropout` when given.
+    /// Returns the summed loss of the scored tokens.
+    public func accumulateGradients(for sequence: TrainingSequence, lossScale: Float, dropout: DropoutMask? = nil) throws -> LossSum {
+        try pass(sequence, backward: true, lossScale: lossScale, dropout: dropout)
     }
 
-    /// The summed loss of the scored tokens, forward only (validation).
-    public func evaluate(_ sequence: TrainingSequence) throws -> LossSum {
-        try pass(sequence, backward: false, lossScale: 0)
+    /// The summed loss of the scored tokens, forward only. Validation passes no mask; with
+    /// one it is the loss `accumulateGradients` differentiates under that mask.
+    public func evaluate(_ sequence: TrainingSequence, dropout: DropoutMask? = nil) throws -> LossSum {
+        try pass(sequence, backward: false, lossScale: 0, dropout: dropout)
     }
 
     /// Logits of every position (positions × vocabulary), computed by the training forward
     /// pass with the current adapter.
     public func logits(tokens: [Int32]) throws -> [Float] {
         let n = tokens.count
+        dropout = nil
         try forward(tokens)
         let e = model.parameters.embeddingLength
         let normed = try finalNorm(tokens: n)
@@ -128,8 +134,9 @@ public final class TrainingGraph {
 
     // MARK: Forward
 
-    private func pass(_ sequence: TrainingSequence, backward: Bool, lossScale: Float) throws -> LossSum {
+    private func pass(_ sequence: TrainingSequence, backward: Bool, lossScale: Float, dropout: DropoutMask?) throws -> LossSum {
         guard sequence.tokens.count >= 2 else { throw TrainingError.sequenceTooShort }
+        self.dropout = dropout
         let inputTokens = Array(sequence.tokens.dropLast())
         let n = inputTokens.count
         let targets = Array(sequence.tokens.dropFirst())
@@ -314,14 +321,14 @@ public final class TrainingGraph {
     private func project(_ projection: LoRAProjection, _ input: LinearInput, tape: BlockTape,
                          into y: UnsafeMutableBufferPointer<Float>) throws {
         let u = projection.slot.flatMap { tape.lowRank[$0.site.target] }?.prefix(input.tokens * parameters.rank)
-        try projection.forward(input, precision: precision, lowRank: u, into: y, scratch: scratch, pool: pool)
+        try projection.forward(input, precision: precision, dropout: dropout, lowRank: u, into: y, scratch: scratch, pool: pool)
     }
 
     private func backwardProjection(_ projection: LoRAProjection, input: UnsafeMutableBufferPointer<Float>, tape: BlockTape,
                                     tokens n: Int, gradient: UnsafeMutableBufferPointer<Float>,
                                     into dx: UnsafeMutableBufferPointer<Float>?, accumulate: Bool) throws {
         let u = projection.slot.flatMap { tape.lowRank[$0.site.target] }.map { UnsafeBufferPointer($0.prefix(n * parameters.rank)) }
-        try projection.backward(input: UnsafeBufferPointer(input), lowRank: u, tokens: n,
+        try projection.backward(input: UnsafeBufferPointer(input), dropout: dropout, lowRank: u, tokens: n,
                                 outputGradient: UnsafeBufferPointer(gradient), inputGradient: dx,
                                 accumulate: accumulate, scratch: scratch, activations: quantized, pool: pool)
     }
