@@ -9,12 +9,13 @@ import TernTrain
 /// cross-entropy are all exercised), on float32 tiny models where the forward is exact float.
 @Suite("training graph gradients vs finite differences")
 struct GraphGradientTests {
-    private static func check(_ model: TransformerModel, tokens: [Int32], scoredFrom first: Int) throws {
+    /// With `dropout`, both the gradients and the finite differences use that fixed mask.
+    static func check(_ model: TransformerModel, tokens: [Int32], scoredFrom first: Int, dropout: DropoutMask? = nil) throws {
         let parameters = try TinyModel.adapter(for: model)
         let graph = try TrainingGraph(model: model, parameters: parameters, capacity: tokens.count - 1, precision: .float32)
         let sequence = try TinyModel.sequence(tokens, scoredFrom: first)
         parameters.zeroGradients()
-        let loss = try graph.accumulateGradients(for: sequence, lossScale: 1)
+        let loss = try graph.accumulateGradients(for: sequence, lossScale: 1, dropout: dropout)
         #expect(loss.tokens == tokens.count - first)
         #expect(loss.total.isFinite && loss.total > 0)
         let analytic = Array(parameters.gradients)
@@ -26,7 +27,7 @@ struct GraphGradientTests {
             for index in aIndices + bIndices {
                 let numeric = try FiniteDifference.derivative(at: index, of: &values) { v in
                     for (i, x) in v.enumerated() { parameters.values[i] = x }
-                    return try graph.evaluate(sequence).total
+                    return try graph.evaluate(sequence, dropout: dropout).total
                 }
                 #expect(FiniteDifference.close(numeric, Double(analytic[index]), absolute: 3e-3, relative: 3e-2),
                         "\(slot.site.baseTensorName) value \(index - slot.aOffset): numeric \(numeric), analytic \(analytic[index])")

@@ -53,8 +53,10 @@ public struct DropoutMask: Sendable, Equatable {
 
     /// values[t][i] ← values[t][i]·mask/(1−p) for a tokens × width matrix that feeds `site`:
     /// drop(x) in the forward pass, and d drop(x)/dx applied to a gradient in the backward.
-    func apply(to values: UnsafeMutableBufferPointer<Float>, tokens: Int, width: Int, site: LoRASite) {
-        precondition(values.count >= tokens * width, "dropout over \(tokens)×\(width) values, \(values.count) given")
+    public func apply(to values: UnsafeMutableBufferPointer<Float>, tokens: Int, width: Int, site: LoRASite) throws {
+        guard tokens >= 0, width >= 0, values.count >= tokens * width else {
+            throw TrainingError.shapeMismatch("dropout over \(tokens)×\(width) values of \(site.baseTensorName), \(values.count) given")
+        }
         let key = siteKey(site), threshold = threshold, scale = 1 / (1 - probability)
         guard let base = values.baseAddress else { return }
         for t in 0..<tokens {
