@@ -135,4 +135,17 @@ struct DropoutTests {
         expected.dropout = 0
         #expect(decoded == expected)
     }
+
+    @Test("the PEFT config records the dropout a run trained with, 0 otherwise")
+    func peftConfig() throws {
+        let model = try TinyModel.make()
+        let adapter = try TinyModel.adapter(for: model).adapter
+        var export = PEFTExport(adapter: adapter, baseModelName: "tiny", llamaHeads: nil)
+        func dropout() throws -> Double? {
+            (try JSONSerialization.jsonObject(with: try export.config()) as? [String: Any])?["lora_dropout"] as? Double
+        }
+        #expect(try dropout() == 0)
+        export.loraDropout = 0.25
+        #expect(try dropout() == 0.25)
+    }
 }
