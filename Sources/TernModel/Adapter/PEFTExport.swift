@@ -71,7 +71,7 @@ public struct PEFTExport: Sendable {
             "base_model_name_or_path": baseModelName,
             "r": adapter.rank,
             "lora_alpha": Double(adapter.alpha),
-            "lora_dropout": Double(loraDropout),
+            "lora_dropout": Double(loraDropout.description) ?? 0,  // 0.1, not 0.10000000149011612
             "target_modules": targets.map { String(Self.moduleName($0).split(separator: ".").last!) },
             "bias": "none",
             "fan_in_fan_out": false,
