@@ -38,10 +38,10 @@ struct GraphGradientTests {
         #expect(analytic.contains { $0 != 0 })
     }
 
-    @Test("llama block (SwiGLU, adjacent-pair RoPE, GQA), 40 tokens: two loss chunks")
+    @Test("llama block (SwiGLU, adjacent-pair RoPE, GQA), 70 tokens: two loss chunks, three attention chunks")
     func llama() throws {
         let model = try TinyModel.make(architecture: .llama)
-        let tokens = (0..<40).map { Int32(($0 * 7 + 3) % TinyModel.vocabulary) }
+        let tokens = (0..<70).map { Int32(($0 * 7 + 3) % TinyModel.vocabulary) }
         try Self.check(model, tokens: tokens, scoredFrom: 2)
     }
 
