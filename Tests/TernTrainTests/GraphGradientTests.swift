@@ -51,13 +51,15 @@ struct GraphGradientTests {
         try Self.check(model, tokens: [1, 5, 9, 2, 33, 17, 8, 8, 21], scoredFrom: 5)
     }
 
-    @Test("recomputing activations gives the same gradients bit for bit")
-    func recomputation() throws {
+    /// Attention-only targets take the recomputation's shortcut (no ffn_down pair: the
+    /// down projection is skipped); every target takes the full block.
+    @Test("recomputing activations gives the same gradients bit for bit", arguments: [LoRATarget.allCases, LoRATarget.attention])
+    func recomputation(targets: [LoRATarget]) throws {
         let model = try TinyModel.make(architecture: .bitnet, seed: 3)
         let sequence = try TinyModel.sequence([4, 8, 15, 16, 23, 39, 2])
         var results: [[Float]] = []
         for recompute in [false, true] {
-            let parameters = try TinyModel.adapter(for: model)
+            let parameters = try TinyModel.adapter(for: model, targets: targets)
             let graph = try TrainingGraph(model: model, parameters: parameters, capacity: 8, recomputesActivations: recompute)
             #expect(graph.recomputesActivations == recompute)
             _ = try graph.accumulateGradients(for: sequence, lossScale: 0.5)

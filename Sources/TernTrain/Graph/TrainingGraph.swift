@@ -174,7 +174,10 @@ public final class TrainingGraph {
     private func tape(_ layer: Int) -> BlockTape { recomputesActivations ? tapes[0] : tapes[layer] }
 
     /// Block `layer` from inputs[layer] to inputs[layer + 1], saving what backward needs.
-    private func forwardBlock(_ layer: Int, tokens n: Int, tape: BlockTape) throws {
+    /// A recomputation before the backward (`recomputing`) stops after gate and up when
+    /// ffn_down has no LoRA pair: inputs[layer + 1] is already kept and the down projection
+    /// would only write it again (a quarter of a 2B block's ternary work).
+    private func forwardBlock(_ layer: Int, tokens n: Int, tape: BlockTape, recomputing: Bool = false) throws {
         let hp = model.parameters, block = model.blocks[layer], p = projections[layer]
         let e = hp.embeddingLength, kv = hp.headCountKV * hp.headDimension, ff = hp.feedForwardLength
         let x = inputs[layer].prefix(n * e), out = inputs[layer + 1].prefix(n * e)
@@ -209,6 +212,7 @@ public final class TrainingGraph {
         let gate = tape.gate.prefix(n * ff), up = tape.up.prefix(n * ff)
         try project(p[.feedForwardGate]!, ffnInput, tape: tape, into: gate)
         try project(p[.feedForwardUp]!, ffnInput, tape: tape, into: up)
+        if recomputing && p[.feedForwardDown]!.slot == nil { return }
         let hidden = try gatedHidden(block, gate: gate, up: up, tokens: n).normed
         try project(p[.feedForwardDown]!, try LinearInput(UnsafeBufferPointer(hidden), tokens: n,
                                                      quantizingInto: activations(tokens: n, cols: ff, for: block.down)),
@@ -246,7 +250,7 @@ public final class TrainingGraph {
         let dHidden = scratch.buffer("grad.hidden", count: n * e)
         normGradient(x: inputs[hp.blockCount].prefix(n * e), model.outputNorm, gradient: dNormed, into: dHidden, accumulate: false)
         for layer in stride(from: hp.blockCount - 1, through: lowestTrainedLayer, by: -1) {
-            if recomputesActivations { try forwardBlock(layer, tokens: n, tape: tapes[0]) }
+            if recomputesActivations { try forwardBlock(layer, tokens: n, tape: tapes[0], recomputing: true) }
             try backwardBlock(layer, tokens: n, tape: tape(layer), gradient: dHidden)
         }
     }

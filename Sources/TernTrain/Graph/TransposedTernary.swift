@@ -29,7 +29,9 @@ final class TransposedTernary {
                 let decoded = (r0..<r1).map { r -> [Float] in
                     let scale = w.scale(row: r)
                     scales[r] = scale * (linear.outputScale ?? 1)
-                    return scale == 0 ? [Float](repeating: 0, count: cols) : w.values(row: r).map { ($0 / scale).rounded() }
+                    // values are scale·{−1, 0, 1}: the trit is the sign relative to the scale's.
+                    return scale == 0 ? [Float](repeating: 0, count: cols)
+                        : w.values(row: r).map { $0 == 0 ? 0 : ($0 > 0) == (scale > 0) ? 1 : -1 }
                 }
                 for c in 0..<cols {
                     for r in r0..<r1 { t[c * rows + r] = decoded[r - r0][c] }
