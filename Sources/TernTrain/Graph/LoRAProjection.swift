@@ -53,13 +53,16 @@ struct LoRAProjection {
         let r = parameters.rank, s = loraScale
         let outputs = slot.outputs, inputs = slot.inputs
 
-        // ∂L/∂B[o][k] = s·Σ_t g[t][o]·u[t][k]: (gᵀ)·u with gᵀ outputs × n.
-        let gT = scratch.buffer("lora.gT", count: outputs * n)
-        DenseMath.transpose(g, rows: n, cols: outputs, into: gT)
-        let dB = scratch.buffer("lora.dB", count: outputs * r)
-        try DenseMath.multiply(UnsafeBufferPointer(gT), tokens: outputs, by: u, rows: n, cols: r, into: dB, pool: pool)
+        // ∂L/∂B[o][k] = s·Σ_t g[t][o]·u[t][k], computed as its transpose uᵀ·g (rank × outputs)
+        // so that only the small u is transposed, not g (tokens × outputs).
+        let uT = scratch.buffer("lora.uT", count: r * n)
+        DenseMath.transpose(u, rows: n, cols: r, into: uT)
+        let dBT = scratch.buffer("lora.dBT", count: r * outputs)
+        try DenseMath.multiply(UnsafeBufferPointer(uT), tokens: r, by: g, rows: n, cols: outputs, into: dBT, pool: pool)
         let gradB = parameters.gradientB(slot)
-        for i in 0..<gradB.count { gradB[i] += s * dB[i] }
+        for o in 0..<outputs {
+            for k in 0..<r { gradB[o * r + k] += s * dBT[k * outputs + o] }
+        }
 
         // gu = s·g·B (n × rank): the gradient at the low-rank activation.
         let gu = scratch.buffer("lora.gu", count: n * r)

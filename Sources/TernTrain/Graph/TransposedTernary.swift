@@ -48,10 +48,17 @@ final class TransposedTernary {
     func inputGradient(_ g: UnsafeBufferPointer<Float>, tokens: Int, scaled: UnsafeMutableBufferPointer<Float>,
                        activations: QuantizedActivations, into dx: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
         let outputs = scales.count
+        let source = g.baseAddress!, target = scaled.baseAddress!
+        // Rows split over the pool: this and the rounding below are the serial part of a
+        // backward projection.
+        let tasks = min(tokens, 4 * (pool?.threadCount ?? 1))
         scales.withUnsafeBufferPointer { s in
-            for t in 0..<tokens {
-                let row = t * outputs
-                for r in 0..<outputs { scaled[row + r] = g[row + r] * s[r] }
+            let factors = s.baseAddress!
+            PoolTasks.run(pool, tasks: tasks) { task, _ in
+                for t in stride(from: task, to: tokens, by: tasks) {
+                    let from = source + t * outputs, to = target + t * outputs
+                    for r in 0..<outputs { to[r] = from[r] * factors[r] }
+                }
             }
         }
         try activations.quantize(UnsafeBufferPointer(scaled))
