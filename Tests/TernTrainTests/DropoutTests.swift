@@ -44,7 +44,7 @@ struct DropoutTests {
         }
     }
 
-    @Test("apply scales kept inputs by 1/(1 − p) and zeroes the rest, exactly where keeps says")
+    @Test("apply scales kept inputs by 1/(1 − p) and zeroes the rest, exactly where keeps says, on any thread count")
     func applyMatchesKeeps() throws {
         let mask = try LoRADropout(probability: 0.25, seed: 3).mask(step: 2, microBatch: 0)
         let tokens = 7, width = 33
@@ -54,6 +54,11 @@ struct DropoutTests {
         let kept = Self.keeps(mask, site: Self.query, tokens: tokens, width: width)
         let scale: Float = 1 / 0.75
         #expect(values == zip(original, kept).map { $1 ? $0 * scale : 0 })
+        var pooled = original
+        try pooled.withUnsafeMutableBufferPointer {
+            try mask.apply(to: $0, tokens: tokens, width: width, site: Self.query, pool: ThreadPool(threads: 2))
+        }
+        #expect(pooled.map(\.bitPattern) == values.map(\.bitPattern))
         var short = [Float](repeating: 1, count: 10)
         #expect(throws: TrainingError.self) {
             try short.withUnsafeMutableBufferPointer { try mask.apply(to: $0, tokens: 2, width: 6, site: Self.query) }

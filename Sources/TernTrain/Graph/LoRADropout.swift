@@ -1,3 +1,5 @@
+import TernKernels
+
 /// Inverted dropout on the input of every LoRA branch (PEFT's `lora_dropout`):
 /// y = W·x + s·B·A·drop(x), drop(x) = x·mask/(1−p), while training only; the base product
 /// reads the undropped x, and validation and inference never drop.
@@ -53,13 +55,22 @@ public struct DropoutMask: Sendable, Equatable {
 
     /// values[t][i] ← values[t][i]·mask/(1−p) for a tokens × width matrix that feeds `site`:
     /// drop(x) in the forward pass, and d drop(x)/dx applied to a gradient in the backward.
-    public func apply(to values: UnsafeMutableBufferPointer<Float>, tokens: Int, width: Int, site: LoRASite) throws {
+    /// Rows are split over `pool` (each element's factor depends only on its indices).
+    public func apply(to values: UnsafeMutableBufferPointer<Float>, tokens: Int, width: Int, site: LoRASite,
+                      pool: ThreadPool? = nil) throws {
         guard tokens >= 0, width >= 0, values.count >= tokens * width else {
             throw TrainingError.shapeMismatch("dropout over \(tokens)×\(width) values of \(site.baseTensorName), \(values.count) given")
         }
+        guard let base = values.baseAddress, tokens > 0 else { return }
+        let tasks = min(tokens, 4 * (pool?.threadCount ?? 1))
+        PoolTasks.run(pool, tasks: tasks) { task, _ in
+            applyRows(base, rows: stride(from: task, to: tokens, by: tasks), width: width, site: site)
+        }
+    }
+
+    private func applyRows(_ base: UnsafeMutablePointer<Float>, rows: StrideTo<Int>, width: Int, site: LoRASite) {
         let key = siteKey(site), threshold = threshold, scale = 1 / (1 - probability)
-        guard let base = values.baseAddress else { return }
-        for t in 0..<tokens {
+        for t in rows {
             let row = base + t * width
             var i = 0
             while i < width {

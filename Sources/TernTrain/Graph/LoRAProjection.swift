@@ -21,7 +21,7 @@ struct LoRAProjection {
         try base.forward(input, precision: precision, into: y, pool: pool)
         guard let slot, let u else { return }
         let n = input.tokens, r = parameters.rank
-        let x = try dropped(input.values, tokens: n, dropout: dropout, scratch: scratch)
+        let x = try dropped(input.values, tokens: n, dropout: dropout, scratch: scratch, pool: pool)
         try DenseMath.multiply(x, tokens: n, byTransposeOf: UnsafeBufferPointer(parameters.a(slot)),
                                rows: r, cols: slot.inputs, into: u, pool: pool)
         let delta = scratch.buffer("lora.delta", count: n * slot.outputs)
@@ -73,7 +73,7 @@ struct LoRAProjection {
         let guT = scratch.buffer("lora.guT", count: r * n)
         DenseMath.transpose(UnsafeBufferPointer(gu), rows: n, cols: r, into: guT)
         let dA = scratch.buffer("lora.dA", count: r * inputs)
-        try DenseMath.multiply(UnsafeBufferPointer(guT), tokens: r, by: try dropped(x, tokens: n, dropout: dropout, scratch: scratch),
+        try DenseMath.multiply(UnsafeBufferPointer(guT), tokens: r, by: try dropped(x, tokens: n, dropout: dropout, scratch: scratch, pool: pool),
                                rows: n, cols: inputs, into: dA, pool: pool)
         DenseMath.add(UnsafeBufferPointer(dA), into: parameters.gradientA(slot))
 
@@ -82,18 +82,18 @@ struct LoRAProjection {
             let low = scratch.buffer("lora.dxLow", count: n * inputs)
             try DenseMath.multiply(UnsafeBufferPointer(gu), tokens: n, by: UnsafeBufferPointer(parameters.a(slot)),
                                    rows: r, cols: inputs, into: low, pool: pool)
-            try dropout?.apply(to: low, tokens: n, width: inputs, site: slot.site)
+            try dropout?.apply(to: low, tokens: n, width: inputs, site: slot.site, pool: pool)
             DenseMath.add(UnsafeBufferPointer(low), into: dx)
         }
     }
 
     /// drop(x) in scratch, or x itself without dropout.
     private func dropped(_ x: UnsafeBufferPointer<Float>, tokens n: Int, dropout: DropoutMask?,
-                         scratch: ScratchArena) throws -> UnsafeBufferPointer<Float> {
+                         scratch: ScratchArena, pool: ThreadPool?) throws -> UnsafeBufferPointer<Float> {
         guard let dropout, let slot else { return x }
         let copy = scratch.buffer("lora.dropped", count: n * slot.inputs)
         _ = copy.update(fromContentsOf: x.prefix(n * slot.inputs))
-        try dropout.apply(to: copy, tokens: n, width: slot.inputs, site: slot.site)
+        try dropout.apply(to: copy, tokens: n, width: slot.inputs, site: slot.site, pool: pool)
         return UnsafeBufferPointer(copy)
     }
 }
