@@ -6,6 +6,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case sequenceTooLong(tokens: Int, capacity: Int)
     case noTrainingData(String)
     case checkpoint(String)
+    case shapeMismatch(String)
 
     public var description: String {
         switch self {
@@ -15,6 +16,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .sequenceTooLong(let tokens, let capacity): "training sequence of \(tokens) tokens exceeds the \(capacity) the graph was built for"
         case .noTrainingData(let detail): "no training data: \(detail)"
         case .checkpoint(let detail): "checkpoint: \(detail)"
+        case .shapeMismatch(let detail): "shape mismatch: \(detail)"
         }
     }
 }

@@ -35,13 +35,18 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Fraction of examples held out for validation.") var valSplit = 0.05
     @Option(help: "Write a checkpoint every N steps (0: only on Ctrl-C).") var checkpointEvery = 0
     @Option(help: "Checkpoint directory (default: OUT.checkpoint, or the --resume directory).") var checkpointDir: String?
-    @Option(help: "Continue the run saved in this checkpoint directory (its options win).") var resume: String?
+    @Option(help: "Continue the run saved in this checkpoint directory (its options win; a different --dropout is refused).") var resume: String?
     @Option(help: "Activation recomputation: on, off, or auto (on when saved activations would pass 256 MiB).")
     var recompute = "auto"
     @Option(help: "Input gradients through ternary weights: int8 (transposed copy, fast) or float (exact).")
     var ternaryGradient = TernaryGradientPath.int8.rawValue
     @Option(help: "Kernel threads (default: one per CPU).") var threads: Int?
-    @Option(help: "Seed of the adapter initialisation, data shuffling and validation split.") var seed: UInt64 = 42
+    @Option(help: "Seed of the adapter initialisation, data shuffling, validation split and dropout masks.") var seed: UInt64 = 42
+    @Option(help: ArgumentHelp("LoRA dropout: the probability that each input element of a LoRA pair is zeroed while training (the rest are scaled by 1/(1-P); the base projection and validation see the whole input). Default 0.",
+                               valueName: "P"))
+    var dropout: Float?
+    @Option(help: "Also write the adapter as a Hugging Face PEFT directory (adapter_model.safetensors, adapter_config.json with this run's lora_dropout).")
+    var peft: String?
     @Flag(help: "Print the final summary as JSON.") var json = false
 
     func validate() throws {
@@ -57,6 +62,7 @@ struct FinetuneCommand: ParsableCommand {
         guard ["on", "off", "auto"].contains(recompute) else { throw ValidationError("--recompute must be on, off or auto") }
         guard TernaryGradientPath(rawValue: ternaryGradient) != nil else { throw ValidationError("--ternary-gradient must be int8 or float") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
     }
 
     private var options: TrainingOptions {
@@ -75,6 +81,7 @@ struct FinetuneCommand: ParsableCommand {
             o.maxGradientNorm = clip
             o.adam.weightDecay = weightDecay
             o.seed = seed
+            o.dropout = dropout ?? 0
             try o.validate()
             return o
         }
@@ -94,7 +101,9 @@ struct FinetuneCommand: ParsableCommand {
         let initial_val_loss: Double?
         let val_loss: Double?
         let val_perplexity: Double?
+        let dropout: Float
         let adapter: String
+        let peft: String?
         let checkpoint: String?
     }
 
@@ -112,8 +121,10 @@ struct FinetuneCommand: ParsableCommand {
         let gradientPath = TernaryGradientPath(rawValue: ternaryGradient)!
         let trainer: Trainer
         if let resume {
+            let checkpoint = try TrainingCheckpoint.read(from: resume)
+            try checkpoint.state.options.checkResume(requestedDropout: dropout)
             trainer = try Trainer(model: transformer, train: split.train, validation: split.validation,
-                                  resumingFrom: try TrainingCheckpoint.read(from: resume), contextLength: ctx,
+                                  resumingFrom: checkpoint, contextLength: ctx,
                                   recomputesActivations: recomputes, ternaryGradient: gradientPath, pool: pool)
         } else {
             trainer = try Trainer(model: transformer, train: split.train, validation: split.validation, options: try options,
@@ -147,7 +158,13 @@ struct FinetuneCommand: ParsableCommand {
         }
         if !trainer.validation.isEmpty { validationLoss = try trainer.validate() }
         progress.finish()
-        try LoRAAdapterFile.write(trainer.graph.parameters.adapter, to: out, baseModel: file)
+        let adapter = trainer.graph.parameters.adapter
+        try LoRAAdapterFile.write(adapter, to: out, baseModel: file)
+        if let peft {
+            var export = try PEFTExport(adapter: adapter, baseModel: file)
+            export.loraDropout = trainer.options.dropout
+            try export.write(to: peft)
+        }
 
         let summary = Summary(
             steps: trainer.step, total_steps: trainer.totalSteps, interrupted: interrupted,
@@ -155,7 +172,7 @@ struct FinetuneCommand: ParsableCommand {
             seconds: seconds, tokens_per_second: seconds > 0 ? Double(tokens) / seconds : 0,
             peak_rss_bytes: PeakMemory.residentBytes, final_loss: lastLoss, initial_val_loss: initialValidation?.mean,
             val_loss: validationLoss?.mean,
-            val_perplexity: validationLoss.map { exp($0.mean) }, adapter: out, checkpoint: wroteCheckpoint ? checkpointDirectory : nil)
+            val_perplexity: validationLoss.map { exp($0.mean) }, dropout: trainer.options.dropout, adapter: out, peft: peft, checkpoint: wroteCheckpoint ? checkpointDirectory : nil)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

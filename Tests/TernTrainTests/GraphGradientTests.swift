@@ -9,12 +9,13 @@ import TernTrain
 /// cross-entropy are all exercised), on float32 tiny models where the forward is exact float.
 @Suite("training graph gradients vs finite differences")
 struct GraphGradientTests {
-    private static func check(_ model: TransformerModel, tokens: [Int32], scoredFrom first: Int) throws {
+    /// With `dropout`, both the gradients and the finite differences use that fixed mask.
+    static func check(_ model: TransformerModel, tokens: [Int32], scoredFrom first: Int, dropout: DropoutMask? = nil) throws {
         let parameters = try TinyModel.adapter(for: model)
         let graph = try TrainingGraph(model: model, parameters: parameters, capacity: tokens.count - 1, precision: .float32)
         let sequence = try TinyModel.sequence(tokens, scoredFrom: first)
         parameters.zeroGradients()
-        let loss = try graph.accumulateGradients(for: sequence, lossScale: 1)
+        let loss = try graph.accumulateGradients(for: sequence, lossScale: 1, dropout: dropout)
         #expect(loss.tokens == tokens.count - first)
         #expect(loss.total.isFinite && loss.total > 0)
         let analytic = Array(parameters.gradients)
@@ -26,7 +27,7 @@ struct GraphGradientTests {
             for index in aIndices + bIndices {
                 let numeric = try FiniteDifference.derivative(at: index, of: &values) { v in
                     for (i, x) in v.enumerated() { parameters.values[i] = x }
-                    return try graph.evaluate(sequence).total
+                    return try graph.evaluate(sequence, dropout: dropout).total
                 }
                 #expect(FiniteDifference.close(numeric, Double(analytic[index]), absolute: 3e-3, relative: 3e-2),
                         "\(slot.site.baseTensorName) value \(index - slot.aOffset): numeric \(numeric), analytic \(analytic[index])")
@@ -37,10 +38,10 @@ struct GraphGradientTests {
         #expect(analytic.contains { $0 != 0 })
     }
 
-    @Test("llama block (SwiGLU, adjacent-pair RoPE, GQA), 40 tokens: two loss chunks")
+    @Test("llama block (SwiGLU, adjacent-pair RoPE, GQA), 70 tokens: two loss chunks, three attention chunks")
     func llama() throws {
         let model = try TinyModel.make(architecture: .llama)
-        let tokens = (0..<40).map { Int32(($0 * 7 + 3) % TinyModel.vocabulary) }
+        let tokens = (0..<70).map { Int32(($0 * 7 + 3) % TinyModel.vocabulary) }
         try Self.check(model, tokens: tokens, scoredFrom: 2)
     }
 
@@ -50,13 +51,15 @@ struct GraphGradientTests {
         try Self.check(model, tokens: [1, 5, 9, 2, 33, 17, 8, 8, 21], scoredFrom: 5)
     }
 
-    @Test("recomputing activations gives the same gradients bit for bit")
-    func recomputation() throws {
+    /// Attention-only targets take the recomputation's shortcut (no ffn_down pair: the
+    /// down projection is skipped); every target takes the full block.
+    @Test("recomputing activations gives the same gradients bit for bit", arguments: [LoRATarget.allCases, LoRATarget.attention])
+    func recomputation(targets: [LoRATarget]) throws {
         let model = try TinyModel.make(architecture: .bitnet, seed: 3)
         let sequence = try TinyModel.sequence([4, 8, 15, 16, 23, 39, 2])
         var results: [[Float]] = []
         for recompute in [false, true] {
-            let parameters = try TinyModel.adapter(for: model)
+            let parameters = try TinyModel.adapter(for: model, targets: targets)
             let graph = try TrainingGraph(model: model, parameters: parameters, capacity: 8, recomputesActivations: recompute)
             #expect(graph.recomputesActivations == recompute)
             _ = try graph.accumulateGradients(for: sequence, lossScale: 0.5)

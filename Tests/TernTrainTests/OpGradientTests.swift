@@ -81,9 +81,11 @@ struct OpGradientTests {
         }
     }
 
-    @Test("causal GQA attention: dq, dk, dv with 4 query heads on 2 KV heads")
-    func attention() throws {
-        let op = AttentionGradient(heads: 4, kvHeads: 2, headDimension: 4)
+    /// Chunks of 2 tokens split the 5 positions into three tasks per KV head (the last one
+    /// short), so the per-chunk partial dK/dV sums are exercised; 32 is one chunk.
+    @Test("causal GQA attention: dq, dk, dv with 4 query heads on 2 KV heads", arguments: [2, 32])
+    func attention(chunkTokens: Int) throws {
+        let op = AttentionGradient(heads: 4, kvHeads: 2, headDimension: 4, chunkTokens: chunkTokens)
         let n = 5, qCount = n * 16, kvCount = n * 8
         let w = Self.random(qCount, seed: 6)
         let inputs = [Self.random(qCount, seed: 7), Self.random(kvCount, seed: 8), Self.random(kvCount, seed: 9)]
@@ -168,5 +170,39 @@ struct OpGradientTests {
                 #expect(FiniteDifference.close(du, Double(dUp[i])), "\(activation) up[\(i)]: \(du) vs \(dUp[i])")
             }
         }
+    }
+
+    @Test("attention forward and backward are bit-identical on 1 and 2 threads, over several chunks")
+    func attentionThreads() throws {
+        let heads = 6, kvHeads = 2, d = 8, n = 37
+        let q = Self.random(n * heads * d, seed: 21), k = Self.random(n * kvHeads * d, seed: 22)
+        let v = Self.random(n * kvHeads * d, seed: 23), g = Self.random(n * heads * d, seed: 24)
+        func run(_ pool: ThreadPool?) throws -> [[Float]] {
+            let op = AttentionGradient(heads: heads, kvHeads: kvHeads, headDimension: d, chunkTokens: 8)
+            var out = [Float](repeating: 0, count: q.count), dq = out
+            var dk = [Float](repeating: .nan, count: k.count), dv = dk
+            try q.withUnsafeBufferPointer { qp in
+                try k.withUnsafeBufferPointer { kp in
+                    try v.withUnsafeBufferPointer { vp in
+                        try g.withUnsafeBufferPointer { gp in
+                            try out.withUnsafeMutableBufferPointer { try op.forward(q: qp, k: kp, v: vp, tokens: n, into: $0, pool: pool) }
+                            try dq.withUnsafeMutableBufferPointer { dqp in
+                                try dk.withUnsafeMutableBufferPointer { dkp in
+                                    try dv.withUnsafeMutableBufferPointer { dvp in
+                                        try op.backward(q: qp, k: kp, v: vp, tokens: n, outputGradient: gp,
+                                                        queryGradient: dqp, keyGradient: dkp, valueGradient: dvp, pool: pool)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return [out, dq, dk, dv]
+        }
+        let single = try run(nil), pooled = try run(ThreadPool(threads: 2))
+        #expect(single.map { $0.map(\.bitPattern) } == pooled.map { $0.map(\.bitPattern) })
+        #expect(single.allSatisfy { $0.allSatisfy(\.isFinite) })
+        #expect(single.allSatisfy { $0.contains { $0 != 0 } })
     }
 }

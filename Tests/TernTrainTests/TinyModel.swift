@@ -49,11 +49,12 @@ enum TinyModel {
         return try TransformerModel(file: try GGUFFile(bytes: writer.serialized()))
     }
 
-    /// An adapter on every projection of every block, with B random too (B = 0 would make
+    /// An adapter on `targets` (default every projection) of every block, with B random too (B = 0 would make
     /// every ∂L/∂A zero and hide bugs).
-    static func adapter(for model: TransformerModel, rank: Int = 3, alpha: Float = 6, seed: UInt64 = 11) throws -> LoRAParameters {
+    static func adapter(for model: TransformerModel, targets: [LoRATarget] = LoRATarget.allCases, rank: Int = 3,
+                        alpha: Float = 6, seed: UInt64 = 11) throws -> LoRAParameters {
         var random = RandomSource(seed: seed)
-        let parameters = try LoRAParameters.initial(model: model, targets: LoRATarget.allCases, rank: rank, alpha: alpha, random: &random)
+        let parameters = try LoRAParameters.initial(model: model, targets: targets, rank: rank, alpha: alpha, random: &random)
         for slot in parameters.slots {
             for i in 0..<(slot.outputs * rank) {
                 parameters.values[slot.bOffset + i] = Float(random.nextUnit() * 2 - 1) * 0.3

@@ -40,8 +40,9 @@ struct TrainingLoopTests {
         #expect(after < before / 10, "validation loss \(before) → \(after) (last step \(last))")
     }
 
-    @Test("resume is bit-identical: 6 steps straight = 3 steps, checkpoint, new process state, 3 steps")
-    func resume() throws {
+    @Test("resume is bit-identical: 6 steps straight = 3 steps, checkpoint, new process state, 3 steps",
+          arguments: [Float(0), 0.25])
+    func resume(dropout: Float) throws {
         let model = try TinyModel.make(architecture: .bitnet, relu2: true)
         var options = TrainingOptions()
         options.targets = [.attentionQuery, .attentionValue, .feedForwardDown]
@@ -51,6 +52,7 @@ struct TrainingLoopTests {
         options.steps = 6
         options.batchSize = 2
         options.adam.weightDecay = 0.01
+        options.dropout = dropout
         let data = try Self.dataset
 
         let straight = try Self.trainer(model, data: data, options: options)
@@ -66,6 +68,7 @@ struct TrainingLoopTests {
 
         let saved = try TrainingCheckpoint.read(from: directory)
         #expect(saved == first.checkpoint())
+        #expect(saved.state.options.dropout == dropout)
         var random = RandomSource(seed: 999)
         let parameters = try LoRAParameters.initial(model: model, targets: options.targets, rank: options.rank,
                                                     alpha: options.alpha, random: &random)

@@ -15,6 +15,9 @@ public struct PEFTExport: Sendable {
     /// Query and key/value head counts of a `llama` base, whose Q/K rows are un-permuted;
     /// nil for architectures stored in Hugging Face's order.
     public let llamaHeads: (query: Int, keyValue: Int)?
+    /// `lora_dropout` in the config: the dropout the adapter was trained with (a GGUF adapter
+    /// does not record it, so only a training run that knows it sets it).
+    public var loraDropout: Float = 0
 
     public init(adapter: LoRAAdapter, baseModelName: String, llamaHeads: (query: Int, keyValue: Int)?) {
         self.adapter = adapter
@@ -68,7 +71,7 @@ public struct PEFTExport: Sendable {
             "base_model_name_or_path": baseModelName,
             "r": adapter.rank,
             "lora_alpha": Double(adapter.alpha),
-            "lora_dropout": 0.0,
+            "lora_dropout": Double(loraDropout.description) ?? 0,  // 0.1, not 0.10000000149011612
             "target_modules": targets.map { String(Self.moduleName($0).split(separator: ".").last!) },
             "bias": "none",
             "fan_in_fan_out": false,

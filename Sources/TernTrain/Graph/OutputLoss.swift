@@ -3,12 +3,14 @@ import TernKernels
 
 /// The output head and the cross-entropy of the scored positions, forward and backward in
 /// chunks of `chunkRows` positions, so logits over the vocabulary exist for one chunk at a
-/// time (49152 × 32 floats for SmolLM2 instead of × every position). Positions that are not
-/// scored get no logits at all.
+/// time (49152 × 64 floats, 12 MiB, for SmolLM2's vocabulary instead of × every position).
+/// Positions that are not scored get no logits at all. 64 rather than 32 rows: the head's
+/// float GEMMs run at a better rate on more rows and the transposed one converts the F16
+/// head half as often (bitnet-2b-4t at ctx 256: 46.6 → 56.6 tokens/s, +8 MiB).
 struct OutputLoss {
     let head: Linear
     let precision: MatmulPrecision
-    var chunkRows = 32
+    var chunkRows = 64
 
     /// Σ −log softmax(logits)[target] over `scored` positions. With `gradient`, writes
     /// ∂(weight · Σ)/∂normed into it (zero on unscored rows).

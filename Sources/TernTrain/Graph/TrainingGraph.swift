@@ -44,6 +44,9 @@ public final class TrainingGraph {
     private let lowestTrainedLayer: Int
     private let scratch = ScratchArena()
     private let quantized = ActivationCache()
+    /// The LoRA dropout mask of the pass under way (nil: no dropout); the forward, its
+    /// recomputation and the backward all read this one.
+    private var dropout: DropoutMask?
 
     /// - Parameters:
     ///   - capacity: tokens per forward pass (the context length of training).
@@ -103,20 +106,23 @@ public final class TrainingGraph {
     // MARK: Public passes
 
     /// Runs the sequence forward and backward and adds ∂(lossScale · Σ loss)/∂θ to
-    /// `parameters.gradients`. Returns the summed loss of the scored tokens.
-    public func accumulateGradients(for sequence: TrainingSequence, lossScale: Float) throws -> LossSum {
-        try pass(sequence, backward: true, lossScale: lossScale)
+    /// `parameters.gradients`, with the LoRA inputs dropped by `dropout` when given.
+    /// Returns the summed loss of the scored tokens.
+    public func accumulateGradients(for sequence: TrainingSequence, lossScale: Float, dropout: DropoutMask? = nil) throws -> LossSum {
+        try pass(sequence, backward: true, lossScale: lossScale, dropout: dropout)
     }
 
-    /// The summed loss of the scored tokens, forward only (validation).
-    public func evaluate(_ sequence: TrainingSequence) throws -> LossSum {
-        try pass(sequence, backward: false, lossScale: 0)
+    /// The summed loss of the scored tokens, forward only. Validation passes no mask; with
+    /// one it is the loss `accumulateGradients` differentiates under that mask.
+    public func evaluate(_ sequence: TrainingSequence, dropout: DropoutMask? = nil) throws -> LossSum {
+        try pass(sequence, backward: false, lossScale: 0, dropout: dropout)
     }
 
     /// Logits of every position (positions × vocabulary), computed by the training forward
     /// pass with the current adapter.
     public func logits(tokens: [Int32]) throws -> [Float] {
         let n = tokens.count
+        dropout = nil
         try forward(tokens)
         let e = model.parameters.embeddingLength
         let normed = try finalNorm(tokens: n)
@@ -128,8 +134,9 @@ public final class TrainingGraph {
 
     // MARK: Forward
 
-    private func pass(_ sequence: TrainingSequence, backward: Bool, lossScale: Float) throws -> LossSum {
+    private func pass(_ sequence: TrainingSequence, backward: Bool, lossScale: Float, dropout: DropoutMask?) throws -> LossSum {
         guard sequence.tokens.count >= 2 else { throw TrainingError.sequenceTooShort }
+        self.dropout = dropout
         let inputTokens = Array(sequence.tokens.dropLast())
         let n = inputTokens.count
         let targets = Array(sequence.tokens.dropFirst())
@@ -167,7 +174,10 @@ public final class TrainingGraph {
     private func tape(_ layer: Int) -> BlockTape { recomputesActivations ? tapes[0] : tapes[layer] }
 
     /// Block `layer` from inputs[layer] to inputs[layer + 1], saving what backward needs.
-    private func forwardBlock(_ layer: Int, tokens n: Int, tape: BlockTape) throws {
+    /// A recomputation before the backward (`recomputing`) stops after gate and up when
+    /// ffn_down has no LoRA pair: inputs[layer + 1] is already kept and the down projection
+    /// would only write it again (a quarter of a 2B block's ternary work).
+    private func forwardBlock(_ layer: Int, tokens n: Int, tape: BlockTape, recomputing: Bool = false) throws {
         let hp = model.parameters, block = model.blocks[layer], p = projections[layer]
         let e = hp.embeddingLength, kv = hp.headCountKV * hp.headDimension, ff = hp.feedForwardLength
         let x = inputs[layer].prefix(n * e), out = inputs[layer + 1].prefix(n * e)
@@ -202,6 +212,7 @@ public final class TrainingGraph {
         let gate = tape.gate.prefix(n * ff), up = tape.up.prefix(n * ff)
         try project(p[.feedForwardGate]!, ffnInput, tape: tape, into: gate)
         try project(p[.feedForwardUp]!, ffnInput, tape: tape, into: up)
+        if recomputing && p[.feedForwardDown]!.slot == nil { return }
         let hidden = try gatedHidden(block, gate: gate, up: up, tokens: n).normed
         try project(p[.feedForwardDown]!, try LinearInput(UnsafeBufferPointer(hidden), tokens: n,
                                                      quantizingInto: activations(tokens: n, cols: ff, for: block.down)),
@@ -239,7 +250,7 @@ public final class TrainingGraph {
         let dHidden = scratch.buffer("grad.hidden", count: n * e)
         normGradient(x: inputs[hp.blockCount].prefix(n * e), model.outputNorm, gradient: dNormed, into: dHidden, accumulate: false)
         for layer in stride(from: hp.blockCount - 1, through: lowestTrainedLayer, by: -1) {
-            if recomputesActivations { try forwardBlock(layer, tokens: n, tape: tapes[0]) }
+            if recomputesActivations { try forwardBlock(layer, tokens: n, tape: tapes[0], recomputing: true) }
             try backwardBlock(layer, tokens: n, tape: tape(layer), gradient: dHidden)
         }
     }
@@ -314,14 +325,14 @@ public final class TrainingGraph {
     private func project(_ projection: LoRAProjection, _ input: LinearInput, tape: BlockTape,
                          into y: UnsafeMutableBufferPointer<Float>) throws {
         let u = projection.slot.flatMap { tape.lowRank[$0.site.target] }?.prefix(input.tokens * parameters.rank)
-        try projection.forward(input, precision: precision, lowRank: u, into: y, scratch: scratch, pool: pool)
+        try projection.forward(input, precision: precision, dropout: dropout, lowRank: u, into: y, scratch: scratch, pool: pool)
     }
 
     private func backwardProjection(_ projection: LoRAProjection, input: UnsafeMutableBufferPointer<Float>, tape: BlockTape,
                                     tokens n: Int, gradient: UnsafeMutableBufferPointer<Float>,
                                     into dx: UnsafeMutableBufferPointer<Float>?, accumulate: Bool) throws {
         let u = projection.slot.flatMap { tape.lowRank[$0.site.target] }.map { UnsafeBufferPointer($0.prefix(n * parameters.rank)) }
-        try projection.backward(input: UnsafeBufferPointer(input), lowRank: u, tokens: n,
+        try projection.backward(input: UnsafeBufferPointer(input), dropout: dropout, lowRank: u, tokens: n,
                                 outputGradient: UnsafeBufferPointer(gradient), inputGradient: dx,
                                 accumulate: accumulate, scratch: scratch, activations: quantized, pool: pool)
     }

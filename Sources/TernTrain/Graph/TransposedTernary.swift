@@ -29,7 +29,9 @@ final class TransposedTernary {
                 let decoded = (r0..<r1).map { r -> [Float] in
                     let scale = w.scale(row: r)
                     scales[r] = scale * (linear.outputScale ?? 1)
-                    return scale == 0 ? [Float](repeating: 0, count: cols) : w.values(row: r).map { ($0 / scale).rounded() }
+                    // values are scale·{−1, 0, 1}: the trit is the sign relative to the scale's.
+                    return scale == 0 ? [Float](repeating: 0, count: cols)
+                        : w.values(row: r).map { $0 == 0 ? 0 : ($0 > 0) == (scale > 0) ? 1 : -1 }
                 }
                 for c in 0..<cols {
                     for r in r0..<r1 { t[c * rows + r] = decoded[r - r0][c] }
@@ -46,10 +48,17 @@ final class TransposedTernary {
     func inputGradient(_ g: UnsafeBufferPointer<Float>, tokens: Int, scaled: UnsafeMutableBufferPointer<Float>,
                        activations: QuantizedActivations, into dx: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
         let outputs = scales.count
+        let source = g.baseAddress!, target = scaled.baseAddress!
+        // Rows split over the pool: this and the rounding below are the serial part of a
+        // backward projection.
+        let tasks = min(tokens, 4 * (pool?.threadCount ?? 1))
         scales.withUnsafeBufferPointer { s in
-            for t in 0..<tokens {
-                let row = t * outputs
-                for r in 0..<outputs { scaled[row + r] = g[row + r] * s[r] }
+            let factors = s.baseAddress!
+            PoolTasks.run(pool, tasks: tasks) { task, _ in
+                for t in stride(from: task, to: tokens, by: tasks) {
+                    let from = source + t * outputs, to = target + t * outputs
+                    for r in 0..<outputs { to[r] = from[r] * factors[r] }
+                }
             }
         }
         try activations.quantize(UnsafeBufferPointer(scaled))

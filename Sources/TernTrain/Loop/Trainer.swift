@@ -122,8 +122,10 @@ public final class Trainer {
         var loss = LossSum()
         if scored > 0 {
             let scale = 1 / Float(scored)
-            for sequence in sequences where sequence.scoredTokenCount > 0 {
-                loss = loss + (try graph.accumulateGradients(for: sequence, lossScale: scale))
+            let dropout = try options.loraDropout
+            for (microBatch, sequence) in sequences.enumerated() where sequence.scoredTokenCount > 0 {
+                loss = loss + (try graph.accumulateGradients(for: sequence, lossScale: scale,
+                                                             dropout: dropout?.mask(step: step, microBatch: microBatch)))
             }
         }
         let norm = GradientClipping.clip(parameters, maxNorm: options.maxGradientNorm)
