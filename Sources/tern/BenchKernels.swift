@@ -26,6 +26,8 @@ struct BenchKernels: ParsableCommand {
         let gops: Double
         let gbs: Double
         let pct_bandwidth: Double
+        /// The bandwidth `pct_bandwidth` divides by (see `run`).
+        let bandwidth_gbs: Double
     }
 
     struct Report: Codable {
@@ -43,22 +45,24 @@ struct BenchKernels: ParsableCommand {
         let pool = ThreadPool(threads: threads)
         let clock: BenchClock = cpuTime ? .threadCPU : .wall
         // This VM's bandwidth drifts by up to 1.7x within a minute while each case keeps its
-        // fastest call over seconds; measuring once would let a case land in a fast phase and
-        // beat a bandwidth taken in a slow one. So bandwidth is measured before each shape and
-        // at the end, and every case is compared with the highest of those. Each measurement
-        // takes 4096 passes (about as many tries as a GEMV case gets calls), not the default 512.
+        // fastest call over seconds. A GEMV (n = 1, bound by memory) is therefore compared
+        // with the higher of two bandwidth readings taken right before and right after it, in
+        // the same phase it ran in; a reading from a faster minute elsewhere in the run would
+        // understate it, one from a slower minute flatter it. The compute-bound cases (n > 1)
+        // are compared with the highest reading of the run. Each reading takes 4096 passes
+        // (about as many tries as a GEMV case gets calls), not the default 512.
         func measureBandwidth() -> Double { TernaryMemoryBandwidth.measure(pool: pool, passes: 4096, clock: clock.ternaryClock) }
-        var bandwidth = measureBandwidth()
-        var timed: [(shape: String, n: Int, format: String, gops: Double, gbs: Double)] = []
+        var highest = 0.0
+        var timed: [(shape: String, n: Int, format: String, gops: Double, gbs: Double, adjacentBandwidth: Double?)] = []
         var copiesBytes = 0
         for (rows, cols) in [(2560, 6912), (6912, 2560)] {
-            if !timed.isEmpty { bandwidth = max(bandwidth, measureBandwidth()) }
             let shape = try ShapeWeights(rows: rows, cols: cols)
             copiesBytes += shape.residentBytes
             for n in [1, 8, 64, 512] {
                 let x = try QuantizedActivations(tokens: n, cols: cols, seed: n)
                 var y = [Float](repeating: 0, count: n * rows)
                 for format in ["t5", "tq2_0"] {
+                    let before = n == 1 ? measureBandwidth() : nil
                     let (perCall, bytesPerCall) = try y.withUnsafeMutableBufferPointer { out in
                         try shape.timeCall(format: format, seconds: seconds, clock: clock) { index in
                             if format == "t5" {
@@ -68,15 +72,20 @@ struct BenchKernels: ParsableCommand {
                             }
                         }
                     }
+                    let adjacent = before.map { max($0, measureBandwidth()) }
+                    highest = max(highest, adjacent ?? 0)
                     timed.append((shape: "\(rows)x\(cols)", n: n, format: format,
                                   gops: 2 * Double(rows * cols * n) / perCall / 1e9,
-                                  gbs: Double(bytesPerCall) / perCall / 1e9))
+                                  gbs: Double(bytesPerCall) / perCall / 1e9, adjacentBandwidth: adjacent))
                 }
             }
         }
-        bandwidth = max(bandwidth, measureBandwidth())
-        let cases = timed.map { Case(shape: $0.shape, n: $0.n, format: $0.format, gops: $0.gops, gbs: $0.gbs,
-                                     pct_bandwidth: 100 * $0.gbs / bandwidth) }
+        let bandwidth = highest
+        let cases = timed.map { t in
+            let reference = t.adjacentBandwidth ?? bandwidth
+            return Case(shape: t.shape, n: t.n, format: t.format, gops: t.gops, gbs: t.gbs,
+                        pct_bandwidth: 100 * t.gbs / reference, bandwidth_gbs: reference)
+        }
         let report = Report(bandwidth_gbs: bandwidth, threads: pool.threadCount, variant: kernel.rawValue,
                             clock: clock.rawValue,
                             weight_copies_mb: Double(copiesBytes) / 1e6, cases: cases)
@@ -99,12 +108,13 @@ struct BenchKernels: ParsableCommand {
     }
 
     private func printTable(_ r: Report) {
-        print("memory read bandwidth: \(String(format: "%.1f", r.bandwidth_gbs)) GB/s (highest of 3 in this run)  threads: \(r.threads)  variant: \(r.variant)  clock: \(r.clock)")
+        print("memory read bandwidth: \(String(format: "%.1f", r.bandwidth_gbs)) GB/s (highest in this run)  threads: \(r.threads)  variant: \(r.variant)  clock: \(r.clock)")
+        print("n = 1 cases are compared with the bandwidth read just before and after them (VS GB/s); the others with the highest")
         print("weights cycled through \(String(format: "%.0f", r.weight_copies_mb)) MB of distinct copies")
-        var table = TablePrinter("SHAPE (ROWS x COLS)", "N", "FORMAT", "GOPS", "WEIGHT GB/s", "% OF BANDWIDTH")
+        var table = TablePrinter("SHAPE (ROWS x COLS)", "N", "FORMAT", "GOPS", "WEIGHT GB/s", "VS GB/s", "% OF BANDWIDTH")
         for c in r.cases {
-            table.add([c.shape, String(c.n), c.format, String(format: "%.1f", c.gops),
-                       String(format: "%.1f", c.gbs), String(format: "%.0f%%", c.pct_bandwidth)])
+            table.add([c.shape, String(c.n), c.format, String(format: "%.1f", c.gops), String(format: "%.1f", c.gbs),
+                       String(format: "%.1f", c.bandwidth_gbs), String(format: "%.0f%%", c.pct_bandwidth)])
         }
         print(table.render())
     }
