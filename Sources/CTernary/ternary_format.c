@@ -3,6 +3,7 @@
 // tern_ternary.h; encoders match gguf-py 0.19 / bitnet.cpp bit for bit.
 #include "ternary_internal.h"
 #include "tern_float.h"
+#include "tern_scratch.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,8 +311,10 @@ void tern_quantize_activations(const float *x, size_t tokens, size_t cols, size_
     }
 }
 
-void tern_quantize_activations_split(const float *x, size_t tokens, size_t cols, size_t stride,
-                                     int8_t *q, float *dequant, int32_t *sums, float *residual) {
+int tern_quantize_activations_split(const float *x, size_t tokens, size_t cols, size_t stride,
+                                    int8_t *q, float *dequant, int32_t *sums) {
+    float *residual = tern_scratch_acquire(TERN_SCRATCH_SPLIT_RESIDUAL, cols * sizeof(float));
+    if (!residual) return -1;
     for (size_t t = 0; t < tokens; t++) {
         const float *row = x + t * cols;
         float amax = absmax(row, cols), d = amax > 0 ? amax / 127.0f : 0;
@@ -323,4 +326,6 @@ void tern_quantize_activations_split(const float *x, size_t tokens, size_t cols,
         sums[tokens + t] = quantize_row(residual, cols, stride, rmax, q + (tokens + t) * stride);
         dequant[tokens + t] = rmax > 0 ? rmax / 127.0f : 0;
     }
+    tern_scratch_release(TERN_SCRATCH_SPLIT_RESIDUAL, residual);
+    return 0;
 }

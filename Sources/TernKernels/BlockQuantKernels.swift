@@ -38,12 +38,12 @@ public enum BlockQuantKernels {
     public static func matmul(_ x: UnsafeBufferPointer<Float>, rows n: Int, weights: BlockQuantMatrix,
                               into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil,
                               variant: FloatKernelVariant = .automatic) throws {
-        let op = "matmul with \(weights.rows)×\(weights.cols) \(weights.format) weights"
-        try FloatKernelError.expectCount(x.count, try FloatKernelError.product(n, weights.cols, op), op, "X \(n)×\(weights.cols)")
-        try FloatKernelError.expectCount(y.count, try FloatKernelError.product(n, weights.rows, op), op, "Y \(n)×\(weights.rows)")
+        func op() -> String { "matmul with \(weights.rows)×\(weights.cols) \(weights.format) weights" }
+        try FloatKernelError.expectCount(x.count, try FloatKernelError.product(n, weights.cols, op()), op(), "X \(n)×\(weights.cols)")
+        try FloatKernelError.expectCount(y.count, try FloatKernelError.product(n, weights.rows, op()), op(), "Y \(n)×\(weights.rows)")
         try FloatKernelError.check(
             tern_gemm_q(pool?.raw, variant.raw, weights.format.raw, x.baseAddress, n, weights.cols,
-                        weights.bytes.baseAddress, weights.rows, y.baseAddress), op, variant)
+                        weights.bytes.baseAddress, weights.rows, y.baseAddress), op(), variant)
     }
 
     /// DX[n×in] = G[n×out] · W through quantized W, in float (backprop through frozen
@@ -51,11 +51,11 @@ public enum BlockQuantKernels {
     public static func matmulTransposed(_ g: UnsafeBufferPointer<Float>, rows n: Int, weights: BlockQuantMatrix,
                                         into dx: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil,
                                         variant: FloatKernelVariant = .automatic) throws {
-        let op = "matmulTransposed with \(weights.rows)×\(weights.cols) \(weights.format) weights"
-        try FloatKernelError.expectCount(g.count, try FloatKernelError.product(n, weights.rows, op), op, "G \(n)×\(weights.rows)")
-        try FloatKernelError.expectCount(dx.count, try FloatKernelError.product(n, weights.cols, op), op, "DX \(n)×\(weights.cols)")
+        func op() -> String { "matmulTransposed with \(weights.rows)×\(weights.cols) \(weights.format) weights" }
+        try FloatKernelError.expectCount(g.count, try FloatKernelError.product(n, weights.rows, op()), op(), "G \(n)×\(weights.rows)")
+        try FloatKernelError.expectCount(dx.count, try FloatKernelError.product(n, weights.cols, op()), op(), "DX \(n)×\(weights.cols)")
         try FloatKernelError.check(
             tern_gemm_t_q(pool?.raw, variant.raw, weights.format.raw, g.baseAddress, n, weights.rows,
-                          weights.bytes.baseAddress, weights.cols, dx.baseAddress), op, variant)
+                          weights.bytes.baseAddress, weights.cols, dx.baseAddress), op(), variant)
     }
 }

@@ -27,27 +27,28 @@ public enum FloatKernelError: Error, Equatable, CustomStringConvertible {
     }
 
     /// Maps a C kernel return code (tern_float.h) to an error; 0 is success.
-    static func check(_ code: Int32, _ operation: String, _ variant: FloatKernelVariant) throws {
+    static func check(_ code: Int32, _ operation: @autoclosure () -> String, _ variant: FloatKernelVariant) throws {
         switch code {
         case 0: return
-        case -2: throw FloatKernelError.outOfMemory(operation: operation)
+        case -2: throw FloatKernelError.outOfMemory(operation: operation())
         default: throw FloatKernelError.unsupportedVariant(variant)
         }
     }
 
     /// a·b for sizes, failing instead of overflowing.
-    static func product(_ a: Int, _ b: Int, _ what: String) throws -> Int {
-        guard a >= 0, b >= 0 else { throw FloatKernelError.invalidArgument("\(what): negative dimension \(a)×\(b)") }
+    static func product(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws -> Int {
+        guard a >= 0, b >= 0 else { throw FloatKernelError.invalidArgument("\(what()): negative dimension \(a)×\(b)") }
         let (p, overflow) = a.multipliedReportingOverflow(by: b)
-        guard !overflow else { throw FloatKernelError.invalidArgument("\(what): \(a)×\(b) overflows") }
+        guard !overflow else { throw FloatKernelError.invalidArgument("\(what()): \(a)×\(b) overflows") }
         return p
     }
 
     /// Throws `shapeMismatch` unless `count == expected`.
-    /// `expectedShape` is built only on failure (no string per call on the decode path).
-    static func expectCount(_ count: Int, _ expected: Int, _ operation: String, _ expectedShape: @autoclosure () -> String) throws {
+    /// The operation and shape are built only on failure (no string per call on the decode path).
+    static func expectCount(_ count: Int, _ expected: Int, _ operation: @autoclosure () -> String,
+                            _ expectedShape: @autoclosure () -> String) throws {
         guard count == expected else {
-            throw FloatKernelError.shapeMismatch(operation: operation, expected: "\(expectedShape()) (\(expected) values)",
+            throw FloatKernelError.shapeMismatch(operation: operation(), expected: "\(expectedShape()) (\(expected) values)",
                                                  actual: "\(count) values")
         }
     }

@@ -28,24 +28,24 @@ public enum FloatKernels {
     public static func matmul(_ x: UnsafeBufferPointer<Float>, rows n: Int, weights: FloatMatrix,
                               into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil,
                               variant: FloatKernelVariant = .automatic) throws {
-        let op = "matmul with \(weights.rows)×\(weights.cols) weights"
-        try FloatKernelError.expectCount(x.count, try FloatKernelError.product(n, weights.cols, op), op, "X \(n)×\(weights.cols)")
-        try FloatKernelError.expectCount(y.count, try FloatKernelError.product(n, weights.rows, op), op, "Y \(n)×\(weights.rows)")
+        func op() -> String { "matmul with \(weights.rows)×\(weights.cols) weights" }
+        try FloatKernelError.expectCount(x.count, try FloatKernelError.product(n, weights.cols, op()), op(), "X \(n)×\(weights.cols)")
+        try FloatKernelError.expectCount(y.count, try FloatKernelError.product(n, weights.rows, op()), op(), "Y \(n)×\(weights.rows)")
         try FloatKernelError.check(
             tern_gemm_f(pool?.raw, variant.raw, weights.elementType.raw, x.baseAddress, n, weights.cols,
-                        weights.bytes.baseAddress, weights.rows, y.baseAddress), op, variant)
+                        weights.bytes.baseAddress, weights.rows, y.baseAddress), op(), variant)
     }
 
     /// DX[n×in] = G[n×out] · W: the gradient with respect to the input of `matmul`.
     public static func matmulTransposed(_ g: UnsafeBufferPointer<Float>, rows n: Int, weights: FloatMatrix,
                                         into dx: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil,
                                         variant: FloatKernelVariant = .automatic) throws {
-        let op = "matmulTransposed with \(weights.rows)×\(weights.cols) weights"
-        try FloatKernelError.expectCount(g.count, try FloatKernelError.product(n, weights.rows, op), op, "G \(n)×\(weights.rows)")
-        try FloatKernelError.expectCount(dx.count, try FloatKernelError.product(n, weights.cols, op), op, "DX \(n)×\(weights.cols)")
+        func op() -> String { "matmulTransposed with \(weights.rows)×\(weights.cols) weights" }
+        try FloatKernelError.expectCount(g.count, try FloatKernelError.product(n, weights.rows, op()), op(), "G \(n)×\(weights.rows)")
+        try FloatKernelError.expectCount(dx.count, try FloatKernelError.product(n, weights.cols, op()), op(), "DX \(n)×\(weights.cols)")
         try FloatKernelError.check(
             tern_gemm_t_f(pool?.raw, variant.raw, weights.elementType.raw, g.baseAddress, n, weights.rows,
-                          weights.bytes.baseAddress, weights.cols, dx.baseAddress), op, variant)
+                          weights.bytes.baseAddress, weights.cols, dx.baseAddress), op(), variant)
     }
 
     /// y = x / sqrt(mean(x²) + eps) · weight for each row of `rowLength` values (weight,

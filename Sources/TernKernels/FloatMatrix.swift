@@ -80,18 +80,25 @@ public struct FloatMatrix: @unchecked Sendable {
 
     /// Row `row` converted to F32.
     public func row(_ row: Int) throws -> [Float] {
+        try [Float](unsafeUninitializedCapacity: cols) { out, initialized in
+            try copyRow(row, into: out)
+            initialized = cols
+        }
+    }
+
+    /// Row `row` converted to F32 into `out` (cols values): an embedding lookup per decode
+    /// step without allocating.
+    public func copyRow(_ row: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
         guard row >= 0, row < rows else {
             throw FloatKernelError.invalidArgument("FloatMatrix.row: row \(row) outside 0..<\(rows)")
         }
-        guard cols > 0, let base = bytes.baseAddress else { return [] }
+        try FloatKernelError.expectCount(out.count, cols, "FloatMatrix.copyRow", "\(cols)")
+        guard cols > 0, let base = bytes.baseAddress, let target = out.baseAddress else { return }
         let start = base + row * cols * elementType.bytesPerElement
-        return [Float](unsafeUninitializedCapacity: cols) { out, initialized in
-            switch elementType {
-            case .f32: out.baseAddress!.initialize(from: start.assumingMemoryBound(to: Float.self), count: cols)
-            case .f16: tern_f16_to_f32_row(start.assumingMemoryBound(to: UInt16.self), out.baseAddress!, cols)
-            case .bf16: tern_bf16_to_f32_row(start.assumingMemoryBound(to: UInt16.self), out.baseAddress!, cols)
-            }
-            initialized = cols
+        switch elementType {
+        case .f32: target.update(from: start.assumingMemoryBound(to: Float.self), count: cols)
+        case .f16: tern_f16_to_f32_row(start.assumingMemoryBound(to: UInt16.self), target, cols)
+        case .bf16: tern_bf16_to_f32_row(start.assumingMemoryBound(to: UInt16.self), target, cols)
         }
     }
 }

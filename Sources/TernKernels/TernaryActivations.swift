@@ -44,9 +44,9 @@ public final class QuantizedActivations: @unchecked Sendable {
             throw TensorShapeError("an int16 split needs an even number of activation rows (hi and lo per token), got \(tokens)")
         }
         try TensorShapeError.check("activations for \(tokens / 2) tokens x \(cols)", expected: tokens / 2 * cols, actual: x.count)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { residual in
-            tern_quantize_activations_split(x.baseAddress, tokens / 2, cols, stride,
-                                            storage.pointer.assumingMemoryBound(to: Int8.self), dequant, sums, residual.baseAddress)
+        guard tern_quantize_activations_split(x.baseAddress, tokens / 2, cols, stride,
+                                              storage.pointer.assumingMemoryBound(to: Int8.self), dequant, sums) == 0 else {
+            throw FloatKernelError.outOfMemory(operation: "int16 activation split of \(cols) columns")
         }
     }
 

@@ -75,9 +75,9 @@ void tern_quantize_activations(const float *x, size_t tokens, size_t cols, size_
 /// row t is exactly tern_quantize_activations' row t (hi = q·dequant), row tokens + t is
 /// the residual x − hi quantized with its own absmax (a scale ≥ 254× finer). So
 /// W·x ≈ W·hi + W·lo with about 15 bits per activation. Writes 2·tokens rows, dequant
-/// factors and sums; `residual` is scratch of `cols` floats.
-void tern_quantize_activations_split(const float *x, size_t tokens, size_t cols, size_t stride,
-                                     int8_t *q, float *dequant, int32_t *sums, float *residual);
+/// factors and sums. Returns 0, or -1 when its scratch cannot be allocated.
+int tern_quantize_activations_split(const float *x, size_t tokens, size_t cols, size_t stride,
+                                    int8_t *q, float *dequant, int32_t *sums);
 
 /// Row stride of quantized activations for `cols` inputs: covers both the T5 padding and
 /// whole 256-weight TQ blocks, and is a multiple of 64.

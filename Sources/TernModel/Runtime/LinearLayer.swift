@@ -55,8 +55,7 @@ public enum LinearWeights: @unchecked Sendable {
         case .blockQuant(let m):
             try m.dequantizeRows(row..<(row + 1), into: out)
         case .float(let m):
-            let values = try m.row(row)
-            _ = out.initialize(from: values)
+            try m.copyRow(row, into: out)
         case .ternary(let m):
             _ = out.initialize(from: m.values(row: row))
         }
