@@ -43,6 +43,19 @@ public enum FloatKernelError: Error, Equatable, CustomStringConvertible {
         return p
     }
 
+    /// The shape checks every matrix product shares: its input holds n × `input.width`
+    /// values and its output n × `output.width` (names such as "X", "Y", "G", "DX").
+    static func expectProduct(_ operation: @autoclosure () -> String, rows n: Int,
+                              input: (name: StaticString, count: Int, width: Int),
+                              output: (name: StaticString, count: Int, width: Int)) throws {
+        func expect(_ operand: (name: StaticString, count: Int, width: Int)) throws {
+            try expectCount(operand.count, try product(n, operand.width, operation()), operation(),
+                            "\(operand.name) \(n)×\(operand.width)")
+        }
+        try expect(input)
+        try expect(output)
+    }
+
     /// Throws `shapeMismatch` unless `count == expected`.
     /// The operation and shape are built only on failure (no string per call on the decode path).
     static func expectCount(_ count: Int, _ expected: Int, _ operation: @autoclosure () -> String,

@@ -29,8 +29,7 @@ public enum FloatKernels {
                               into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil,
                               variant: FloatKernelVariant = .automatic) throws {
         func op() -> String { "matmul with \(weights.rows)×\(weights.cols) weights" }
-        try FloatKernelError.expectCount(x.count, try FloatKernelError.product(n, weights.cols, op()), op(), "X \(n)×\(weights.cols)")
-        try FloatKernelError.expectCount(y.count, try FloatKernelError.product(n, weights.rows, op()), op(), "Y \(n)×\(weights.rows)")
+        try FloatKernelError.expectProduct(op(), rows: n, input: ("X", x.count, weights.cols), output: ("Y", y.count, weights.rows))
         try FloatKernelError.check(
             tern_gemm_f(pool?.raw, variant.raw, weights.elementType.raw, x.baseAddress, n, weights.cols,
                         weights.bytes.baseAddress, weights.rows, y.baseAddress), op(), variant)
@@ -41,8 +40,7 @@ public enum FloatKernels {
                                         into dx: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil,
                                         variant: FloatKernelVariant = .automatic) throws {
         func op() -> String { "matmulTransposed with \(weights.rows)×\(weights.cols) weights" }
-        try FloatKernelError.expectCount(g.count, try FloatKernelError.product(n, weights.rows, op()), op(), "G \(n)×\(weights.rows)")
-        try FloatKernelError.expectCount(dx.count, try FloatKernelError.product(n, weights.cols, op()), op(), "DX \(n)×\(weights.cols)")
+        try FloatKernelError.expectProduct(op(), rows: n, input: ("G", g.count, weights.rows), output: ("DX", dx.count, weights.cols))
         try FloatKernelError.check(
             tern_gemm_t_f(pool?.raw, variant.raw, weights.elementType.raw, g.baseAddress, n, weights.rows,
                           weights.bytes.baseAddress, weights.cols, dx.baseAddress), op(), variant)
