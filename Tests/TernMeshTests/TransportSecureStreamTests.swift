@@ -18,7 +18,8 @@ import Testing
         let allowed = allowed ?? clientIdentity.publicKey
         return try await SecureListener.bind(
             host: "127.0.0.1", port: 0, identity: serverIdentity, requirement: .allowedBy { $0 == allowed },
-            maxFrameSize: maxFrameSize, onRejected: { _, reason in rejections?.append("\(reason)") })
+            maxFrameSize: maxFrameSize, handshakeTimeout: transportTestHandshakeTimeout,
+            onRejected: { _, reason in rejections?.append("\(reason)") })
     }
 
     func firstConnection(of listener: SecureListener) async throws -> SecureConnection {
@@ -32,7 +33,7 @@ import Testing
         let listener = try await listen()
         let client = try await SecureConnection.connect(
             host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-            expectedPeer: serverIdentity.publicKey)
+            expectedPeer: serverIdentity.publicKey, handshakeTimeout: transportTestHandshakeTimeout)
         let server = try await firstConnection(of: listener)
         #expect(client.peerIdentity == serverIdentity.publicKey)
         #expect(server.peerIdentity == clientIdentity.publicKey)
@@ -57,7 +58,7 @@ import Testing
         await #expect(throws: TransportError.unexpectedPeer(expected: impostorExpectation, got: serverIdentity.publicKey)) {
             _ = try await SecureConnection.connect(
                 host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-                expectedPeer: impostorExpectation)
+                expectedPeer: impostorExpectation, handshakeTimeout: transportTestHandshakeTimeout)
         }
         // The server never got a verified connection out of it.
         #expect(try await rejections.waitFor(count: 1).count == 1)
@@ -70,7 +71,7 @@ import Testing
         await #expect(throws: TransportError.connectionClosed) {
             _ = try await SecureConnection.connect(
                 host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-                expectedPeer: serverIdentity.publicKey)
+                expectedPeer: serverIdentity.publicKey, handshakeTimeout: transportTestHandshakeTimeout)
         }
         let reasons = try await rejections.waitFor(count: 1)
         #expect(reasons[0].contains("is not allowed"))
@@ -111,7 +112,7 @@ import Testing
             targetPort: listener.localAddress.port!, flipOffset: Self.connectorHandshakeBytes + 4 + 3)
         defer { proxy.close() }
         let client = try await SecureConnection.connect(
-            host: "127.0.0.1", port: proxy.port, identity: clientIdentity, expectedPeer: serverIdentity.publicKey)
+            host: "127.0.0.1", port: proxy.port, identity: clientIdentity, expectedPeer: serverIdentity.publicKey, handshakeTimeout: transportTestHandshakeTimeout)
         let server = try await firstConnection(of: listener)
 
         try await client.send(Array("transfer 10 credits".utf8))
@@ -126,7 +127,7 @@ import Testing
         let listener = try await listen(maxFrameSize: 1024)
         let client = try await SecureConnection.connect(
             host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-            expectedPeer: serverIdentity.publicKey, maxFrameSize: 4096)
+            expectedPeer: serverIdentity.publicKey, maxFrameSize: 4096, handshakeTimeout: transportTestHandshakeTimeout)
         let server = try await firstConnection(of: listener)
 
         await #expect(throws: TransportError.frameTooLarge(size: 5000, limit: 4096)) {
@@ -145,7 +146,7 @@ import Testing
         let listener = try await listen()
         let client = try await SecureConnection.connect(
             host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-            expectedPeer: serverIdentity.publicKey)
+            expectedPeer: serverIdentity.publicKey, handshakeTimeout: transportTestHandshakeTimeout)
         let server = try await firstConnection(of: listener)
 
         // 256 MiB offered, far beyond the inbox's 16 frames plus the kernel's socket buffers.

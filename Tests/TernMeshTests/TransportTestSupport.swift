@@ -1,13 +1,22 @@
 import Foundation
+import NIOCore
 import TernMesh
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// How long the in-process transport tests give a handshake or an exchange. Far above the
+/// production 10 s because the whole suite runs in one process: heavy synchronous tests
+/// (model parity, training) hold the 2-thread cooperative pool for seconds at a time, and
+/// the transport's async handshake tasks wait for a free thread meanwhile. A hang still
+/// fails, just later.
+let transportTestTimeoutSeconds: Int64 = 60
+let transportTestHandshakeTimeout = TimeAmount.seconds(transportTestTimeoutSeconds)
+
 /// Fails instead of hanging when a network exchange never completes.
 func withTimeout<T: Sendable>(
-    seconds: Double = 10, _ body: @escaping @Sendable () async throws -> T
+    seconds: Double = Double(transportTestTimeoutSeconds), _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
@@ -32,7 +41,7 @@ final class Collected<Value: Sendable>: @unchecked Sendable {
     var values: [Value] { lock.withLock { items } }
 
     /// Polls until at least `count` values arrived or `seconds` passed.
-    func waitFor(count: Int, seconds: Double = 10) async throws -> [Value] {
+    func waitFor(count: Int, seconds: Double = Double(transportTestTimeoutSeconds)) async throws -> [Value] {
         let deadline = Date().addingTimeInterval(seconds)
         while values.count < count {
             guard Date() < deadline else { throw TimedOut() }
@@ -52,7 +61,7 @@ struct RawTCPClient {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: Int(transportTestTimeoutSeconds), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
