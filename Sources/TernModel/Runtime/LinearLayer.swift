@@ -149,8 +149,22 @@ public struct Linear: Sendable {
             try m.gemm(x, into: y, pool: pool)
         case (.blockQuant(let m), .int8Activations):
             try BlockQuantKernels.matmul(input.values, rows: input.tokens, weights: m, into: y, pool: pool)
-        case (_, .int16Activations):
-            try forwardSplit(input, into: y, pool: pool)
+        case (.ternary(let m), .int16Activations):
+            try forwardSplit(input, into: y, inputScratch: 0) { halves, _ in
+                // Session inputs arrive split already (2n rows); other callers get it done here.
+                var split = input.quantized
+                if split?.tokens != 2 * input.tokens {
+                    split = QuantizedActivations(tokens: 2 * input.tokens, cols: inputCount)
+                    try split!.quantizeSplit(input.values)
+                }
+                try m.gemm(split!, into: halves, pool: pool)
+            }
+        case (.blockQuant(let m), .int16Activations):
+            try forwardSplit(input, into: y, inputScratch: 2 * input.tokens * inputCount) { halves, stacked in
+                SplitActivations.split(input.values, tokens: input.tokens, cols: inputCount,
+                                       blockSize: BlockQuantKernels.activationBlock, into: stacked)
+                try BlockQuantKernels.matmul(UnsafeBufferPointer(stacked), rows: 2 * input.tokens, weights: m, into: halves, pool: pool)
+            }
         case (_, .float32):
             try forwardInFloat(input, into: y, pool: pool)
         }
@@ -160,38 +174,25 @@ public struct Linear: Sendable {
         }
     }
 
-    /// The int16 path: hi and lo halves of every token (`quantizeSplit` for ternary
-    /// weights, `SplitActivations` per 32-block for block-quantized ones) go through the
-    /// int8 kernels as 2n tokens of one call — a decode step still streams the weights
-    /// once — and y = W·hi + W·lo. The 2n-row output (and block-quant split input) live in
-    /// the session's `SplitWorkspace`, allocated per call only without one.
-    private func forwardSplit(_ input: LinearInput, into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
+    /// The int16 path: `multiply` sends the hi and lo halves of every token through the
+    /// int8 kernels as 2n tokens of one call — a decode step still streams the weights once —
+    /// writing W·hi then W·lo into `halves`; y = W·hi + W·lo. `halves` and `inputScratch`
+    /// floats for `multiply` (block-quant's split input) live in the session's
+    /// `SplitWorkspace`, allocated per call only without one.
+    private func forwardSplit(_ input: LinearInput, into y: UnsafeMutableBufferPointer<Float>, inputScratch: Int,
+                              _ multiply: (_ halves: UnsafeMutableBufferPointer<Float>,
+                                           _ scratch: UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
         let n = input.tokens, rows = outputCount, cols = inputCount
         guard input.values.count == n * cols, y.count == n * rows else {
             throw TensorShapeError("\(name) with \(cols) inputs, \(rows) outputs: got \(input.values.count) input and \(y.count) output values for \(n) tokens")
         }
-        let halfCount = 2 * n * rows, stackedCount = 2 * n * cols
-        let workspace = input.workspace?.buffer(count: halfCount + stackedCount)
-        let owned = workspace == nil ? UnsafeMutableBufferPointer<Float>.allocate(capacity: halfCount + stackedCount) : nil
+        let halfCount = 2 * n * rows
+        let workspace = input.workspace?.buffer(count: halfCount + inputScratch)
+        let owned = workspace == nil ? UnsafeMutableBufferPointer<Float>.allocate(capacity: halfCount + inputScratch) : nil
         defer { owned?.deallocate() }
         let room = workspace ?? owned!
         let halves = UnsafeMutableBufferPointer(rebasing: room[0..<halfCount])
-        switch weights {
-        case .ternary(let m):
-            var split = input.quantized
-            if split?.tokens != 2 * n {
-                split = QuantizedActivations(tokens: 2 * n, cols: cols)
-                try split!.quantizeSplit(input.values)
-            }
-            try m.gemm(split!, into: halves, pool: pool)
-        case .blockQuant(let m):
-            let stacked = UnsafeMutableBufferPointer(rebasing: room[halfCount...])
-            SplitActivations.split(input.values, tokens: n, cols: cols, blockSize: BlockQuantKernels.activationBlock, into: stacked)
-            try BlockQuantKernels.matmul(UnsafeBufferPointer(stacked), rows: 2 * n, weights: m, into: halves, pool: pool)
-        case .float(let m):
-            try FloatKernels.matmul(input.values, rows: n, weights: m, into: y, pool: pool)
-            return
-        }
+        try multiply(halves, UnsafeMutableBufferPointer(rebasing: room[halfCount...]))
         for i in 0..<(n * rows) { y[i] = halves[i] + halves[n * rows + i] }
     }
 
