@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // Tern: a peer-to-peer compute node for ternary (BitNet b1.58) language models.
-// Module layout follows docs/DESIGN (see ../shared/DESIGN.md): data flows one way,
+// Module layout follows docs/DESIGN (see docs/design.md): data flows one way,
 // tern (CLI) → TernNode → TernMesh / TernLedger / TernTrain → TernModel → TernKernels → CTernary.
 import PackageDescription
 

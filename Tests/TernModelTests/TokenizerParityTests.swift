@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TernModel
 
-/// The tokenizer must reproduce llama.cpp's token ids for the shared reference prompts.
+/// The tokenizer must reproduce llama.cpp's token ids for the reference prompts in Tests/Fixtures/reference.
 @Suite struct TokenizerParityTests {
     static let smol: Result<GGUFFile, Error> = Result { try GGUFFile(path: TestFixtures.modelPath(TestFixtures.smolLM2)) }
 
