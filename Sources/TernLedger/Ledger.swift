@@ -175,3 +175,56 @@ public enum LedgerError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+// MARK: Batched membership writes
+
+/// One membership fact for the ledger, queued by the mesh runtime and written in batches
+/// (`Ledger.apply`), so the networking actor never waits on a disk sync.
+public enum MembershipWrite: Sendable {
+    /// A peer's new state: its row is created or updated (an empty `address` keeps the known
+    /// one) and the change is logged.
+    case memberChanged(nodeID: String, fingerprint: String, address: String, from: PeerState?, to: PeerState,
+                       incarnation: Int64, score: Double, at: Date)
+    /// A newer hardware profile.
+    case profile(ProfileRecord)
+    /// This node's own row (its incarnation must survive a restart).
+    case selfRow(PeerRecord)
+}
+
+extension Ledger {
+    /// Writes `batch` in one transaction: all of it is committed or none of it.
+    public func apply(_ batch: [MembershipWrite]) throws {
+        guard !batch.isEmpty else { return }
+        try writer.write { db in
+            for write in batch {
+                switch write {
+                case let .memberChanged(nodeID, fingerprint, address, from, to, incarnation, score, at):
+                    if var known = try PeerRecord.fetchOne(db, key: nodeID) {
+                        if !address.isEmpty { known.address = address }
+                        known.state = to
+                        known.incarnation = incarnation
+                        known.lastSeen = max(known.lastSeen, at)
+                        known.score = score
+                        try known.update(db)
+                    } else {
+                        try PeerRecord(nodeID: nodeID, address: address, fingerprint: fingerprint, firstSeen: at, lastSeen: at,
+                                       state: to, incarnation: incarnation, score: score).insert(db)
+                    }
+                    try MembershipEventRecord(nodeID: nodeID, fromState: from, toState: to, incarnation: incarnation, at: at)
+                        .insert(db)
+                case let .profile(profile):
+                    if let held = try ProfileRecord.fetchOne(db, key: profile.nodeID), held.version >= profile.version { continue }
+                    try profile.save(db)
+                case let .selfRow(peer):
+                    if let known = try PeerRecord.fetchOne(db, key: peer.nodeID) {
+                        var updated = peer
+                        updated.firstSeen = known.firstSeen
+                        try updated.update(db)
+                    } else {
+                        try peer.insert(db)
+                    }
+                }
+            }
+        }
+    }
+}

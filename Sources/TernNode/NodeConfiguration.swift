@@ -40,8 +40,15 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible, Codable {
 public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// Gossip (UDP) and push-pull (TCP) share this address.
     public var listen = HostPort(host: "127.0.0.1", port: 7946)
-    /// Members to join through at start (any one that answers is enough).
-    public var bootstrap: [HostPort] = []
+    /// The address peers should use (gossiped in this node's alive record); needed when
+    /// `listen` is a wildcard such as 0.0.0.0 or the node is behind NAT. An IP literal.
+    public var advertise: HostPort?
+    /// Members to join through at start and whenever this node has lost everyone (any one
+    /// that answers is enough). `host:port@<node id hex>` pins the peer's key.
+    public var bootstrap: [BootstrapPeer] = []
+    /// A file holding this mesh's 32-byte shared key (raw, or 64 hex digits); without it
+    /// the node joins the open mesh.
+    public var meshKeyFile: String?
     /// Overrides the detected device class: server, desktop, laptop or phone-class.
     public var deviceClass: String?
     /// SWIM protocol period. Shorter detects failures sooner at more traffic.
@@ -52,14 +59,16 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case listen, bootstrap, deviceClass, protocolPeriodMillis, controlPort
+        case listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         listen = try c.decodeIfPresent(HostPort.self, forKey: .listen) ?? listen
-        bootstrap = try c.decodeIfPresent([HostPort].self, forKey: .bootstrap) ?? bootstrap
+        advertise = try c.decodeIfPresent(HostPort.self, forKey: .advertise)
+        bootstrap = try c.decodeIfPresent([BootstrapPeer].self, forKey: .bootstrap) ?? bootstrap
+        meshKeyFile = try c.decodeIfPresent(String.self, forKey: .meshKeyFile)
         deviceClass = try c.decodeIfPresent(String.self, forKey: .deviceClass)
         protocolPeriodMillis = try c.decodeIfPresent(UInt64.self, forKey: .protocolPeriodMillis) ?? protocolPeriodMillis
         controlPort = try c.decodeIfPresent(Int.self, forKey: .controlPort) ?? controlPort
@@ -74,6 +83,34 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         }
     }
 
+    /// The endpoint this node gossips for itself: `advertise`, else `listen`. It must be an
+    /// IP literal that others can reach, never a wildcard.
+    public func gossipEndpoint() throws -> String {
+        let address = advertise ?? listen
+        let text = GossipEndpoint.format(host: address.host, port: address.port)
+        guard GossipEndpoint.isValid(text) else {
+            let why = advertise == nil
+                ? "--listen \(listen) is not an address peers can reach (a wildcard or a host name): add --advertise IP:PORT"
+                : "--advertise \(address) must be an IP literal and port, not a wildcard or a host name"
+            throw NodeError.badConfiguration(path: advertise == nil ? "listen" : "advertise", reason: why)
+        }
+        return text
+    }
+
+    /// The mesh this node belongs to: derived from the key in `meshKeyFile`, or the open mesh.
+    public func meshID() throws -> MeshID {
+        guard let meshKeyFile else { return .open }
+        guard let data = FileManager.default.contents(atPath: meshKeyFile) else { throw NodeError.cannotRead(meshKeyFile) }
+        var bytes = [UInt8](data)
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.count == 64, let decoded = Hex.decode(text) { bytes = decoded }
+        do {
+            return try MeshID(secret: bytes)
+        } catch {
+            throw NodeError.badConfiguration(path: meshKeyFile, reason: "\(error) (write 32 random bytes, e.g. `head -c 32 /dev/urandom > mesh.key`)")
+        }
+    }
+
     /// The device class override, validated.
     public func deviceClassOverride() throws -> DetectedHardware.DeviceClass? {
         guard let deviceClass else { return nil }
@@ -84,6 +121,42 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
                 reason: "'\(deviceClass)' is not one of server, desktop, laptop, phone-class")
         }
         return parsed
+    }
+}
+
+/// A bootstrap entry: where to join, optionally with the node id that must answer there
+/// (`host:port@<64 hex digits>`), so a hijacked address cannot pose as the member.
+public struct BootstrapPeer: Hashable, Sendable, CustomStringConvertible, Codable {
+    public let address: HostPort
+    public let nodeID: NodeID?
+
+    public init(address: HostPort, nodeID: NodeID? = nil) {
+        self.address = address
+        self.nodeID = nodeID
+    }
+
+    public init(parsing text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let at = trimmed.lastIndex(of: "@") else {
+            self.init(address: try HostPort(parsing: trimmed))
+            return
+        }
+        let idText = String(trimmed[trimmed.index(after: at)...])
+        guard idText.count == 64, let bytes = Hex.decode(idText), let id = NodeID(bytes: bytes) else {
+            throw NodeError.badAddress("\(text): the part after @ must be a node id (64 hex digits)")
+        }
+        self.init(address: try HostPort(parsing: String(trimmed[..<at])), nodeID: id)
+    }
+
+    public var description: String { nodeID.map { "\(address)@\($0.hex)" } ?? address.description }
+
+    public init(from decoder: Decoder) throws {
+        try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 }
 

@@ -13,7 +13,8 @@ public enum NodeDaemon {
         let identity = try NodeIdentity.loadOrCreate(inDirectory: directory.url.path)
         let ledger = try Ledger.open(path: directory.ledgerFile.path)
         let hardware = try HardwareDetector(deviceClassOverride: configuration.deviceClassOverride()).detect()
-        let runtime = try MeshRuntime(identity: identity, ledger: ledger, configuration: configuration, logger: logger)
+        let runtime = try MeshRuntime(identity: identity, ledger: ledger, configuration: configuration,
+                                      directory: directory.url, logger: logger)
         try await runtime.bind()
         func profile(_ throughput: MeasuredThroughput?) -> HardwareProfile {
             ProfileBuilder.profile(
@@ -85,7 +86,7 @@ struct RuntimeControl: ControlHandler {
     func peers() async -> [PeerRow] { (try? await runtime.peers()) ?? [] }
 
     func join(address: String) async throws -> JoinReply {
-        let target = try HostPort(parsing: address)
+        let target = try BootstrapPeer(parsing: address)
         let members = try await runtime.join(through: target)
         return JoinReply(message: "joined through \(target): \(members) members known")
     }

@@ -59,8 +59,3 @@ public enum ProfileBuilder {
             gops: p.ternaryGOPS > 0 ? p.ternaryGOPS : nil, receivedAt: receivedAt)
     }
 }
-
-extension NodeID {
-    /// The public key in lowercase hex: how the ledger and the control API name a node.
-    public var hex: String { bytes.map { String(format: "%02x", $0) }.joined() }
-}

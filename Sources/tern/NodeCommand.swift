@@ -38,11 +38,13 @@ struct NodeCommand: AsyncParsableCommand {
                 --bootstrap (or the peers its ledger remembers), advertises this machine's signed
                 hardware profile, and serves the control API that `tern node status` and
                 `tern mesh …` use on 127.0.0.1. Flags override the --config file (JSON with keys
-                listen, bootstrap, deviceClass, protocolPeriodMillis, controlPort).
+                listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort).
                 """)
 
         @Option(help: "Gossip address HOST:PORT (UDP and TCP). Default 127.0.0.1:7946.") var listen: String?
-        @Option(help: "Comma-separated HOST:PORT list of members to join through.") var bootstrap: String?
+        @Option(help: "IP:PORT peers should use to reach this node (needed when --listen is 0.0.0.0 or behind NAT).") var advertise: String?
+        @Option(help: "Comma-separated HOST:PORT[@NODE-ID] list of members to join through; @NODE-ID (64 hex digits) pins the key that must answer.") var bootstrap: String?
+        @Option(help: "File with this mesh's 32-byte shared key (raw or 64 hex digits); without it the node joins the open mesh.") var meshKey: String?
         @Option(help: "JSON configuration file.") var config: String?
         @Option(help: "Override the detected device class: server, desktop, laptop, phone-class.") var deviceClass: String?
         @Option(help: "SWIM protocol period in milliseconds (default 1000).") var periodMs: UInt64?
@@ -52,9 +54,13 @@ struct NodeCommand: AsyncParsableCommand {
         func run() async throws {
             var configuration = try config.map(NodeConfiguration.load(from:)) ?? NodeConfiguration()
             if let listen { configuration.listen = try HostPort(parsing: listen) }
+            if let advertise { configuration.advertise = try HostPort(parsing: advertise) }
             if let bootstrap {
-                configuration.bootstrap = try bootstrap.split(separator: ",").map { try HostPort(parsing: String($0)) }
+                configuration.bootstrap = try bootstrap.split(separator: ",").map { try BootstrapPeer(parsing: String($0)) }
             }
+            if let meshKey { configuration.meshKeyFile = meshKey }
+            _ = try configuration.gossipEndpoint()
+            _ = try configuration.meshID()
             if let deviceClass { configuration.deviceClass = deviceClass }
             if let periodMs { configuration.protocolPeriodMillis = max(periodMs, 50) }
             _ = try configuration.deviceClassOverride()
@@ -88,7 +94,7 @@ struct NodeCommand: AsyncParsableCommand {
                 members     \(s.membersAlive) alive, \(s.membersSuspect) suspect, \(s.membersDead) dead
                 uptime      \(String(format: "%.0f", s.uptimeSeconds)) s
                 data        \(s.dataDirectory)
-                dropped     \(s.droppedDatagrams.isEmpty ? "none" : s.droppedDatagrams.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                dropped     \(s.dropped.isEmpty ? "none" : s.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
                 """)
         }
     }

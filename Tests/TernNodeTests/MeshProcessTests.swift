@@ -137,7 +137,7 @@ import TernNode
         try await udp.send([UInt8](repeating: 1, count: 4000), to: target)
         await udp.close()
         let drops = try await Self.eventually(seconds: 5) { () -> [String: Int]? in
-            let d = (try? await clients[0].status())?.droppedDatagrams ?? [:]
+            let d = (try? await clients[0].status())?.dropped ?? [:]
             // Wait for every kind: the datagrams are handled in order but the status can be
             // read between them (the oversize one, sent last, was once not yet counted).
             let all = ["badSignature", "replayed", "unknownVersion", "oversize"].allSatisfy { (d[$0] ?? 0) >= 1 }

@@ -40,12 +40,10 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// A short, stable label for logs and tables: the first 8 bytes of BLAKE2b-256 of the
     /// public key, in lowercase hex. Hashing first means ids that share a prefix (e.g. in
     /// tests) still get distinct labels.
-    public var fingerprint: String {
-        Sodium.blake2b(bytes).prefix(8).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
+    public var fingerprint: String { Hex.encode(Sodium.blake2b(bytes).prefix(8)) }
+
+    /// The whole public key in lowercase hex (ledger keys, `--json` output).
+    public var hex: String { Hex.encode(bytes) }
 
     public var description: String { fingerprint }
 

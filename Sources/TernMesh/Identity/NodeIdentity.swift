@@ -12,6 +12,7 @@ public enum IdentityError: Error, Equatable, CustomStringConvertible {
     case keyFileMalformed(path: String, reason: String)
     case fileSystem(path: String, operation: String, errno: Int32)
     case badSeedLength(Int)
+    case badMeshKey(length: Int)
 
     public var description: String {
         switch self {
@@ -25,6 +26,8 @@ public enum IdentityError: Error, Equatable, CustomStringConvertible {
             return "cannot \(operation) \(path): \(String(cString: strerror(code)))"
         case let .badSeedLength(length):
             return "an Ed25519 seed is 32 bytes, got \(length)"
+        case let .badMeshKey(length):
+            return "a mesh key is \(MeshID.keyByteCount) bytes, got \(length)"
         }
     }
 }

@@ -15,12 +15,51 @@ enum Sodium {
         precondition(initialised, "libsodium failed to initialise")
     }
 
-    /// BLAKE2b (`crypto_generichash`) of `bytes`, `length` bytes long (16…64).
-    static func blake2b(_ bytes: [UInt8], length: Int = 32) -> [UInt8] {
+    /// BLAKE2b (`crypto_generichash`) of `bytes`, `length` bytes long (16…64), keyed when
+    /// `key` is not empty (16…64 bytes).
+    static func blake2b(_ bytes: [UInt8], key: [UInt8] = [], length: Int = 32) -> [UInt8] {
         precondition(length >= 16 && length <= 64, "BLAKE2b output length out of range")
+        precondition(key.isEmpty || (key.count >= 16 && key.count <= 64), "BLAKE2b key length out of range")
         var out = [UInt8](repeating: 0, count: length)
         _ = bytes.withUnsafeBufferPointer { input in
-            crypto_generichash(&out, length, input.baseAddress, UInt64(input.count), nil, 0)
+            key.withUnsafeBufferPointer { keyBytes in
+                crypto_generichash(&out, length, input.baseAddress, UInt64(input.count),
+                                   key.isEmpty ? nil : keyBytes.baseAddress, key.count)
+            }
+        }
+        return out
+    }
+}
+
+/// Lowercase hexadecimal, the one encoding of bytes for people (ids, tokens, hashes).
+public enum Hex {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes of an even-length hex string (either case), or nil.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case 48...57: digit - 48
+            case 97...102: digit - 87
+            case 65...70: digit - 55
+            default: nil
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            out.append(high << 4 | low)
         }
         return out
     }

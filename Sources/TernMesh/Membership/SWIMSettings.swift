@@ -25,9 +25,21 @@ public struct SWIMSettings: Sendable {
     public var maxPiggybackBytes = 600
     /// Updates waiting to be gossiped beyond this are dropped, most-sent first.
     public var maxQueuedBroadcasts = 1_024
-    /// Check profile signatures on receipt. Only the simulator, whose nodes do not sign,
-    /// turns this off.
-    public var verifyProfileSignatures = true
+    /// Check record and profile signatures on receipt. Only the simulator, whose nodes do
+    /// not sign, turns this off.
+    public var verifySignatures = true
+    /// Largest step by which a record may raise a known member's incarnation. Honest nodes
+    /// step by one; the bound keeps a leaked or buggy near-maximum incarnation from freezing
+    /// a node out (it could never refute above it) and keeps every `+ 1` far from overflow.
+    public var maxIncarnationJump: UInt64 = 1 << 20
+    /// Most members (any status) the table holds; alive records of new members beyond it are
+    /// refused until dead or departed members are pruned.
+    public var maxMembers = 65_536
+    /// Dead and departed members are forgotten this long after they settled.
+    public var deadRetentionMillis: UInt64 = 3_600_000
+    /// Every this many probe periods, push-pull with a random dead member (0: never), so two
+    /// sides of a healed partition find each other again.
+    public var deadRetryPeriods = 10
 
     public init() {}
 

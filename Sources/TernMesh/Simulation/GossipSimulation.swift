@@ -1,9 +1,10 @@
 /// A deterministic in-process network of `SWIMInstance`s: virtual time, per-message loss,
 /// random latency, and churn (nodes crash, stay down, restart with the same identity).
 ///
-/// Every message is encoded and sealed in a real `GossipEnvelope`, so byte counts are
-/// exact; only the Ed25519 signature is replaced by 64 zero bytes (`UnsignedSimulationSigner`)
-/// to keep ten thousand nodes fast, which also means profile signatures are not checked.
+/// Every message is encoded and sealed in a real `GossipEnvelope`, and every membership
+/// record and profile carries its signature field, so byte counts are exact; only the
+/// Ed25519 signatures are 64 zero bytes (`UnsignedSimulationSigner`) and go unchecked, to
+/// keep ten thousand nodes fast.
 /// Push-pull is modelled as an instant, reliable exchange of snapshots (it runs over TCP);
 /// its bytes are counted separately. A restarted node joins with a copy of a live peer's
 /// member table, as it would after a push-pull with a seed.
@@ -111,17 +112,19 @@ private struct Network {
         self.config = config
         random = SplitMix64(seed: config.seed)
         var settings = config.settings
-        settings.verifyProfileSignatures = false
+        settings.verifySignatures = false
         for index in 0..<config.nodes {
             let id = NodeID(bytes: (0..<4).flatMap { _ in withUnsafeBytes(of: random.next()) { Array($0) } })!
             ids.append(id)
             endpoints.append("10.\(index >> 16 & 255).\(index >> 8 & 255).\(index & 255):7946")
             indexOf[id] = index
         }
-        let table = MemberTable(ids.indices.map { MembershipUpdate.alive(ids[$0], incarnation: 0, endpoint: endpoints[$0]) })
+        let table = MemberTable(ids.indices.map {
+            MembershipUpdate.alive(incarnation: 0, endpoint: endpoints[$0], signer: UnsignedSimulationSigner(nodeID: ids[$0]), mesh: .open)
+        })
         for index in ids.indices {
-            instances.append(SWIMInstance(me: ids[index], endpoint: endpoints[index], settings: settings, knownMembers: table,
-                                          seed: random.next(), nowMillis: 0))
+            instances.append(SWIMInstance(signer: UnsignedSimulationSigner(nodeID: ids[index]), endpoint: endpoints[index],
+                                          settings: settings, knownMembers: table, seed: random.next(), nowMillis: 0))
         }
         up = Array(repeating: true, count: config.nodes)
         everCrashed = Array(repeating: false, count: config.nodes)
@@ -240,7 +243,8 @@ private struct Network {
         let live = ids.indices.filter { up[$0] }
         guard let seed = live.randomElement(using: &random) else { return }
         restarts += 1
-        instances[node] = SWIMInstance(me: ids[node], endpoint: endpoints[node], settings: instances[seed].settings,
+        instances[node] = SWIMInstance(signer: UnsignedSimulationSigner(nodeID: ids[node]), endpoint: endpoints[node],
+                                       settings: instances[seed].settings,
                                        knownMembers: instances[seed].members, seed: random.next() ^ restarts, nowMillis: now)
         up[node] = true
         scheduledWake[node] = .max

@@ -2,9 +2,12 @@
 ///
 ///     version u8 | sender 32 B | sequence u64 | timestamp u64 (ms) | body u16-length + bytes | signature 64 B
 ///
-/// The signature covers every byte before it, exactly as sent.
+/// The signature covers a context string, the mesh id (never sent) and every byte before
+/// it, exactly as sent: an envelope made for another mesh, or by someone who does not hold
+/// this mesh's key, never verifies.
 public struct GossipEnvelope: Equatable, Sendable {
-    public static let currentVersion: UInt8 = 1
+    public static let currentVersion: UInt8 = 2
+    static let signingContext: [UInt8] = Array("tern/envelope/2".utf8)
     /// Bytes an envelope adds around its body.
     public static let overheadBytes = 1 + NodeID.byteCount + 8 + 8 + 2 + NodeIdentity.signatureByteCount
     /// Largest body that still fits one datagram.
@@ -19,8 +22,9 @@ public struct GossipEnvelope: Equatable, Sendable {
     /// The exact bytes the signature covers.
     public let signedBytes: [UInt8]
 
-    /// Encodes and signs `body`; the result is the datagram to send.
-    public static func seal(body: [UInt8], sequence: UInt64, timestampMillis: UInt64, signer: some EnvelopeSigner) -> [UInt8] {
+    /// Encodes and signs `body` for `mesh`; the result is the datagram to send.
+    public static func seal(body: [UInt8], sequence: UInt64, timestampMillis: UInt64, signer: some EnvelopeSigner,
+                            mesh: MeshID = .open) -> [UInt8] {
         precondition(body.count <= maxBodyBytes, "gossip body larger than one datagram")
         var writer = WireWriter(capacity: body.count + overheadBytes)
         writer.u8(currentVersion)
@@ -29,8 +33,13 @@ public struct GossipEnvelope: Equatable, Sendable {
         writer.u64(timestampMillis)
         writer.blob(body)
         var packet = writer.bytes
-        packet.append(contentsOf: signer.sign(packet))
+        packet.append(contentsOf: signer.sign(signedMessage(packet, mesh: mesh)))
         return packet
+    }
+
+    /// What the signature covers: context ‖ mesh id ‖ the envelope up to its signature.
+    static func signedMessage(_ envelopeBytes: [UInt8], mesh: MeshID) -> [UInt8] {
+        signingContext + mesh.bytes + envelopeBytes
     }
 
     /// Parses a datagram without checking the signature (see `EnvelopeVerifier`).

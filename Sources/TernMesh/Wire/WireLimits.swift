@@ -7,8 +7,7 @@ public enum WireLimits {
     public static let maxStringBytes = 255
     /// Most entries in any list inside a gossip packet or a profile.
     public static let maxListCount = 64
-    /// Largest push-pull state transfer (sent over TCP, not UDP).
-    public static let maxSnapshotBytes = 64 << 20
-    /// Most members in one push-pull snapshot.
-    public static let maxSnapshotMembers = 1 << 20
+    /// Most fragments in one push-pull snapshot (each at most one stream frame): with the
+    /// default 256 KiB fragments, 64 MiB of state.
+    public static let maxSnapshotFragments = 256
 }

@@ -13,18 +13,20 @@ public struct NodeStatusReply: Codable, Sendable, Equatable {
     public var membersDead: Int
     public var uptimeSeconds: Double
     public var dataDirectory: String
-    /// Gossip datagrams dropped since start, by reason (badSignature, replayed, …).
-    public var droppedDatagrams: [String: Int]
+    /// Everything refused since start, one key per reason: datagrams (`badSignature`,
+    /// `replayed`, `sourceRateLimited`, …), records (`record.accuserNotMember`, …) and
+    /// stream connections (`tcp.handshakeCap`, …).
+    public var dropped: [String: Int]
 
     public init(nodeID: String, fingerprint: String, version: String, gossipAddress: String,
                 incarnation: UInt64, membersAlive: Int, membersSuspect: Int, membersDead: Int,
-                uptimeSeconds: Double, dataDirectory: String, droppedDatagrams: [String: Int] = [:]) {
+                uptimeSeconds: Double, dataDirectory: String, dropped: [String: Int] = [:]) {
         self.nodeID = nodeID; self.fingerprint = fingerprint; self.version = version
         self.gossipAddress = gossipAddress; self.incarnation = incarnation
         self.membersAlive = membersAlive; self.membersSuspect = membersSuspect
         self.membersDead = membersDead; self.uptimeSeconds = uptimeSeconds
         self.dataDirectory = dataDirectory
-        self.droppedDatagrams = droppedDatagrams
+        self.dropped = dropped
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TernMesh
 
 /// The bearer token that guards the daemon's loopback control API. It lives in a file only
 /// the owner can read (0600), so any local process that can read it is the node's owner.
@@ -12,7 +13,7 @@ public struct ControlToken: Sendable, Equatable {
     public static func generate() -> ControlToken {
         var rng = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        return ControlToken(value: bytes.map { String(format: "%02x", $0) }.joined())
+        return ControlToken(value: Hex.encode(bytes))
     }
 
     /// Writes the token with mode 0600, replacing any previous one.
