@@ -6,7 +6,8 @@ import TernMesh
         var configuration = GossipSimulation.Configuration()
         configuration.nodes = 1_000
         configuration.lossProbability = 0.01
-        configuration.seconds = 40
+        // Updates at 5, 20 and 35 s; the run leaves the last one 10 s to spread.
+        configuration.seconds = 45
         configuration.profileEverySeconds = 15
         let report = GossipSimulation.run(configuration)
         #expect(report.profile_updates == 3)

@@ -71,6 +71,6 @@ import TernMesh
         let id = NodeID(bytes: bytes)!
         #expect(id.bytes == bytes)
         #expect(NodeID(bytes: bytes.dropLast()) == nil)
-        #expect(testID(1) < testID(2))
+        #expect(NodeID(bytes: [UInt8](repeating: 1, count: 32))! < NodeID(bytes: [UInt8](repeating: 2, count: 32))!)
     }
 }

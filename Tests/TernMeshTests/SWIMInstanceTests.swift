@@ -5,7 +5,7 @@ import TernMesh
     let a = testID(1), b = testID(2), c = testID(3), d = testID(4), e = testID(5)
 
     func instance(_ me: NodeID, settings: SWIMSettings = SWIMSettings(), members: [NodeID]? = nil) -> SWIMInstance {
-        SWIMInstance(me: me, endpoint: "10.0.0.\(me.bytes[0]):7946", settings: settings,
+        SWIMInstance(signer: signer(me), endpoint: testEndpoint(me), settings: settings,
                      knownMembers: table(members ?? [a, b, c, d, e]), seed: 11, nowMillis: 0)
     }
 
@@ -57,9 +57,9 @@ import TernMesh
 
     @Test func independentSuspicionsShortenTheTimeout() {
         var swim = instance(a)
-        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(e, incarnation: 0, by: b)]), from: b, nowMillis: 0)
-        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(e, incarnation: 0, by: c)]), from: c, nowMillis: 0)
-        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(e, incarnation: 0, by: d)]), from: d, nowMillis: 0)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [suspect(e, 0, by: b)]), from: b, nowMillis: 0)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [suspect(e, 0, by: c)]), from: c, nowMillis: 0)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [suspect(e, 0, by: d)]), from: d, nowMillis: 0)
         var harness = SWIMHarness(swim, down: [e])
         harness.run(until: 30_000)
         // n = 5: 5 s ≤ timeout ≤ 30 s. Two confirmations beyond the first suspicion of K = 3:
@@ -69,9 +69,9 @@ import TernMesh
     }
 
     @Test func suspicionsInheritedFromAJoinTableExpire() {
-        let known = MemberTable([a, b, c, d, e].map { MembershipUpdate.alive($0, incarnation: 0, endpoint: "x") }
-                                + [.suspect(c, incarnation: 0, by: b)])
-        var harness = SWIMHarness(SWIMInstance(me: a, endpoint: "x", knownMembers: known, seed: 3, nowMillis: 0), down: [c])
+        let known = MemberTable([a, b, c, d, e].map { alive($0) }
+                                + [suspect(c, 0, by: b)])
+        var harness = SWIMHarness(SWIMInstance(signer: signer(a), endpoint: testEndpoint(a), knownMembers: known, seed: 3, nowMillis: 0), down: [c])
         harness.run(until: 29_999)
         #expect(harness.swim.members.status(of: c) == .suspect)
         harness.run(until: 30_000)
@@ -82,7 +82,7 @@ import TernMesh
         var leaver = instance(a)
         let farewell = leaver.leave().sends
         #expect(farewell.count == 3)
-        let announcement = MembershipUpdate.left(a, incarnation: 1)
+        let announcement = left(a, 1)
         #expect(farewell.allSatisfy { $0.message.updates.contains(announcement) })
         #expect(leaver.tick(nowMillis: 10_000).isEmpty)
         var peer = instance(b)
@@ -93,22 +93,22 @@ import TernMesh
 
     @Test func suspectRefutesWithHigherIncarnation() {
         var swim = instance(a)
-        _ = swim.receive(SWIMMessage(kind: .ping(probe: 1), updates: [.suspect(a, incarnation: 0, by: b)]), from: b, nowMillis: 10)
+        _ = swim.receive(SWIMMessage(kind: .ping(probe: 1), updates: [suspect(a, 0, by: b)]), from: b, nowMillis: 10)
         #expect(swim.incarnation == 1)
         #expect(swim.localHealth.score == 1)
         let outgoing = swim.tick(nowMillis: swim.nextWakeupMillis).sends
-        #expect(outgoing.first?.message.updates.contains(.alive(a, incarnation: 1, endpoint: "10.0.0.1:7946")) == true)
+        #expect(outgoing.first?.message.updates.contains(alive(a, 1, endpoint: "10.0.0.1:7946")) == true)
         // Another member that suspected `a` accepts the refutation.
         var other = instance(b)
-        _ = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(a, incarnation: 0, by: c)]), from: c, nowMillis: 10)
+        _ = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [suspect(a, 0, by: c)]), from: c, nowMillis: 10)
         #expect(other.members.status(of: a) == .suspect)
-        let changes = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.alive(a, incarnation: 1, endpoint: "x")]), from: a, nowMillis: 20).changes
+        let changes = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [alive(a, 1)]), from: a, nowMillis: 20).changes
         #expect(changes.map(\.status) == [.alive])
         #expect(other.members.status(of: a) == .alive && other.members.incarnation(of: a) == 1)
         // An old suspicion cannot override the refutation; a dead report about self is refuted too.
-        _ = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.suspect(a, incarnation: 0, by: c)]), from: c, nowMillis: 30)
+        _ = other.receive(SWIMMessage(kind: .ack(probe: 0), updates: [suspect(a, 0, by: c)]), from: c, nowMillis: 30)
         #expect(other.members.status(of: a) == .alive)
-        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [.dead(a, incarnation: 1)]), from: c, nowMillis: 40)
+        _ = swim.receive(SWIMMessage(kind: .ack(probe: 0), updates: [dead(a, 1, by: c)]), from: c, nowMillis: 40)
         #expect(swim.incarnation == 2)
     }
 
@@ -162,12 +162,15 @@ import TernMesh
         let pushPulls = harness.directives.filter { if case .pushPull = $0 { true } else { false } }
         #expect(pushPulls.count == 1)
         var swim = instance(a, members: [a, b, c])
-        let snapshot = MembershipSnapshot(members: [.alive(e, incarnation: 2, endpoint: "10.0.0.5:7946"), .dead(c, incarnation: 0)], profiles: [])
+        let snapshot = MembershipSnapshot(members: [alive(e, 2, endpoint: "10.0.0.5:7946"), dead(c, 0, by: b)], profiles: [])
         let changes = swim.merge(snapshot, from: b, nowMillis: 0).changes
         #expect(changes.map(\.status) == [.alive, .suspect])
         #expect(swim.members.status(of: e) == .alive && swim.members.endpoint(of: e) == "10.0.0.5:7946")
         #expect(swim.members.status(of: c) == .suspect)
-        #expect(swim.snapshot().members.count == 4)
+        #expect(swim.members.count == 4)
+        // The snapshot passes on every live member's own alive record and the accusation as signed.
+        #expect(swim.snapshot().members.filter { $0.status == .alive }.count == 4)
+        #expect(swim.snapshot().members.contains(dead(c, 0, by: b)))
     }
 
     @Test func profilesKeepNewestVersionAndRejectBadSignatures() throws {

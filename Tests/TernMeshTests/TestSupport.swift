@@ -1,7 +1,36 @@
 import TernMesh
 
-/// A node id whose 32 bytes are all `byte` (distinct, readable ids for tests).
-func testID(_ byte: UInt8) -> NodeID { NodeID(bytes: [UInt8](repeating: byte, count: 32))! }
+/// A real key pair from the seed whose 32 bytes are all `byte`: distinct, reproducible
+/// identities whose records verify.
+func testIdentity(_ byte: UInt8) -> NodeIdentity { TestKeys.identities[Int(byte)] }
+
+/// The node id of `testIdentity(byte)`.
+func testID(_ byte: UInt8) -> NodeID { TestKeys.identities[Int(byte)].nodeID }
+
+/// The key of a node id made by `testID`.
+func signer(_ node: NodeID) -> NodeIdentity { TestKeys.identities[TestKeys.index[node]!] }
+
+/// `10.0.0.N:7946` for `testID(N)`.
+func testEndpoint(_ node: NodeID) -> String { "10.0.0.\(TestKeys.index[node]!):7946" }
+
+enum TestKeys {
+    static let identities: [NodeIdentity] = (0...255).map { try! NodeIdentity(seed: [UInt8](repeating: UInt8($0), count: 32)) }
+    static let index: [NodeID: Int] = Dictionary(uniqueKeysWithValues: identities.enumerated().map { ($1.nodeID, $0) })
+}
+
+/// Signed records about test nodes, in the open mesh.
+func alive(_ node: NodeID, _ incarnation: UInt64 = 0, endpoint: String? = nil) -> MembershipUpdate {
+    .alive(incarnation: incarnation, endpoint: endpoint ?? testEndpoint(node), signer: signer(node), mesh: .open)
+}
+func suspect(_ node: NodeID, _ incarnation: UInt64, by accuser: NodeID) -> MembershipUpdate {
+    .suspect(node, incarnation: incarnation, accuser: signer(accuser), mesh: .open)
+}
+func dead(_ node: NodeID, _ incarnation: UInt64, by accuser: NodeID) -> MembershipUpdate {
+    .dead(node, incarnation: incarnation, accuser: signer(accuser), mesh: .open)
+}
+func left(_ node: NodeID, _ incarnation: UInt64) -> MembershipUpdate {
+    .left(incarnation: incarnation, signer: signer(node), mesh: .open)
+}
 
 func sampleProfile(for node: NodeID, version: UInt64) -> HardwareProfile {
     HardwareProfile(nodeID: node, profileVersion: version, cpuModel: "Apple M2 Pro", cores: 12,
@@ -69,5 +98,5 @@ struct SWIMHarness {
 }
 
 func table(_ ids: [NodeID]) -> MemberTable {
-    MemberTable(ids.map { MembershipUpdate.alive($0, incarnation: 0, endpoint: "10.0.0.\($0.bytes[0]):7946") })
+    MemberTable(ids.map { alive($0) })
 }

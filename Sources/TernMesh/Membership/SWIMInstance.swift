@@ -139,8 +139,9 @@ public struct SWIMInstance: Sendable {
     public mutating func tick(nowMillis now: UInt64) -> [SWIMDirective] {
         var out: [SWIMDirective] = []
         guard !hasLeft else { return out }
-        for (id, relay) in relays where relay.deadline <= now {
-            relays[id] = nil
+        // Sorted, so that a run is reproducible from its seed (dictionary order is not).
+        for id in relays.filter({ $0.value.deadline <= now }).keys.sorted() {
+            guard let relay = relays.removeValue(forKey: id) else { continue }
             out.append(.send(message(.nack(probe: relay.originProbe)), to: relay.origin))
         }
         if let current = probe, current.deadline <= now {
@@ -150,7 +151,7 @@ public struct SWIMInstance: Sendable {
                 escalate(current, now: now, into: &out)
             }
         }
-        for (node, suspicion) in suspicions where suspicion.deadline <= now {
+        for node in suspicions.filter({ $0.value.deadline <= now }).keys.sorted() {
             suspicions[node] = nil
             if let current = members.incarnation(of: node), members.status(of: node) == .suspect {
                 let verdict = MembershipUpdate.dead(node, incarnation: current, accuser: signer, mesh: mesh)
