@@ -7,7 +7,21 @@ struct TablePrinter {
     init(_ headers: String...) { self.headers = headers }
     init(headers: [String]) { self.headers = headers }
 
-    mutating func add(_ cells: [String]) { rows.append(cells) }
+    /// Adds a row. Cells are shown with control characters escaped: a peer's profile text
+    /// reaches this table, and a stray escape sequence must not repaint the terminal.
+    mutating func add(_ cells: [String]) { rows.append(cells.map(Self.escapingControlCharacters)) }
+
+    static func escapingControlCharacters(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
 
     func render() -> String {
         var widths = headers.map(\.count)

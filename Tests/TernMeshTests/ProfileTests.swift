@@ -38,6 +38,17 @@ import TernMesh
             try profile.encoded()
         }
         let good = try sampleProfile(for: owner.nodeID, version: 1).encoded()
+        // Claims past physical bounds and text that could drive a terminal are refused.
+        for broken in [
+            { (p: inout HardwareProfile) in p.cores = 0 }, { $0.cores = 60_000 }, { $0.ramTotalBytes = 1 << 60; $0.ramAvailableBytes = 0 },
+            { $0.ternaryGOPS = 1e12 }, { $0.memoryGBPerSecond = 1e9 }, { $0.cpuModel = "EPYC\u{1B}[2J" },
+            { $0.cpuModel = "a\u{202E}b" }, { $0.isaFeatures = ["avx 2"] }, { $0.isaFeatures = [""] },
+            { $0.gpus = [.init(vendor: "x", name: "y", memoryBytes: 1 << 50)] }, { $0.cpuModel = String(repeating: "x", count: 200) },
+        ] as [(inout HardwareProfile) -> Void] {
+            var insane = sampleProfile(for: owner.nodeID, version: 1)
+            broken(&insane)
+            #expect(throws: WireError.self) { try insane.encoded() }
+        }
         var badClass = good
         badClass[badClass.count - 1 - 2 - 32 - 2 - 8 - 8 - 1] = 9  // device class byte
         #expect(throws: WireError.invalidValue(field: "device class", value: 9)) { try HardwareProfile(decoding: badClass) }

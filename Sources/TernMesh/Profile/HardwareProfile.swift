@@ -8,6 +8,16 @@ public struct HardwareProfile: Equatable, Sendable {
     public static let maxEncodedBytes = 900
     public static let maxGPUs = 8
     public static let hashByteCount = 32
+    /// Physical bounds a profile must respect (sanity checks on receipt): a claim past them
+    /// is a lie or a bug, and would skew where a dispatcher places work.
+    public static let maxCores: UInt16 = 4_096
+    public static let maxRAMBytes: UInt64 = 1 << 46          // 64 TiB
+    public static let maxGPUMemoryBytes: UInt64 = 1 << 42    // 4 TiB
+    public static let maxTernaryGOPS = 1_000_000.0           // 1 POPS
+    public static let maxMemoryGBPerSecond = 100_000.0
+    /// Longest CPU model or GPU name, and longest ISA feature name, in UTF-8 bytes.
+    public static let maxNameBytes = 128
+    public static let maxFeatureBytes = 32
 
     public enum DeviceClass: UInt8, CaseIterable, Sendable {
         case server = 0, desktop = 1, laptop = 2, phoneClass = 3
@@ -147,12 +157,37 @@ public struct HardwareProfile: Equatable, Sendable {
         for (field, list) in [("isa features", isaFeatures.count), ("model hashes", modelHashes.count), ("adapter hashes", adapterHashes.count)] {
             guard list <= WireLimits.maxListCount else { throw .tooLong(field: field, length: list, limit: WireLimits.maxListCount) }
         }
-        let strings = [cpuModel] + isaFeatures + gpus.flatMap { [$0.vendor, $0.name] }
-        for string in strings where string.utf8.count > WireLimits.maxStringBytes {
-            throw .tooLong(field: "profile string", length: string.utf8.count, limit: WireLimits.maxStringBytes)
+        guard (1...Self.maxCores).contains(cores) else { throw .invalidValue(field: "cores", value: UInt64(cores)) }
+        guard ramTotalBytes <= Self.maxRAMBytes else { throw .invalidValue(field: "ram total", value: ramTotalBytes) }
+        guard ternaryGOPS <= Self.maxTernaryGOPS else { throw .invalidValue(field: "ternary GOPS", value: ternaryGOPS.bitPattern) }
+        guard memoryGBPerSecond <= Self.maxMemoryGBPerSecond else { throw .invalidValue(field: "memory GB/s", value: memoryGBPerSecond.bitPattern) }
+        for gpu in gpus where gpu.memoryBytes > Self.maxGPUMemoryBytes {
+            throw .invalidValue(field: "gpu memory", value: gpu.memoryBytes)
+        }
+        let names = [cpuModel] + gpus.flatMap { [$0.vendor, $0.name] }
+        for name in names {
+            guard name.utf8.count <= Self.maxNameBytes else { throw .tooLong(field: "profile name", length: name.utf8.count, limit: Self.maxNameBytes) }
+            guard Self.isPrintable(name) else { throw .invalidValue(field: "profile name (control character)", value: 0) }
+        }
+        for feature in isaFeatures {
+            guard feature.utf8.count <= Self.maxFeatureBytes else {
+                throw .tooLong(field: "isa feature", length: feature.utf8.count, limit: Self.maxFeatureBytes)
+            }
+            guard !feature.isEmpty, feature.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw .invalidValue(field: "isa feature (not printable ASCII)", value: 0)
+            }
         }
         for hash in modelHashes + adapterHashes where hash.count != Self.hashByteCount {
             throw .invalidValue(field: "content hash length", value: UInt64(hash.count))
+        }
+    }
+}
+
+extension HardwareProfile {
+    /// No control or format characters (terminal escapes, bidirectional overrides).
+    static func isPrintable(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy {
+            $0.properties.generalCategory != .control && $0.properties.generalCategory != .format
         }
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One UDP datagram as it arrived.
 public struct ReceivedDatagram: Sendable {
@@ -9,25 +10,31 @@ public struct ReceivedDatagram: Sendable {
 
 /// A bound UDP socket for gossip: received datagrams go to `datagrams` for an async
 /// consumer; `send` writes one datagram. UDP promises nothing, so when the consumer
-/// falls behind the oldest queued datagrams are dropped rather than buffered without bound.
+/// falls behind the oldest queued datagrams are dropped rather than buffered without bound,
+/// and a datagram longer than `maxDatagramBytes` is dropped (and counted) as it is read,
+/// so the queue holds at most `queueLimit` small buffers whatever arrives.
 public final class UDPChannel: Sendable {
     public let datagrams: AsyncStream<ReceivedDatagram>
     public let localAddress: SocketAddress
     private let channel: Channel
 
-    /// Largest UDP payload over IPv4; reading buffers this size means no datagram is cut.
-    static let maxDatagramSize = 65_507
+    /// Datagrams dropped on arrival for being longer than `maxDatagramBytes`.
+    public var oversizeDropped: Int { counter.value.load(ordering: .relaxed) }
 
     public static func bind(
-        host: String, port: Int, queueLimit: Int = 1024,
+        host: String, port: Int, queueLimit: Int = 1024, maxDatagramBytes: Int = WireLimits.maxPacketBytes,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> UDPChannel {
         let (datagrams, inbox) = AsyncStream<ReceivedDatagram>.makeStream(bufferingPolicy: .bufferingNewest(queueLimit))
+        let counter = OversizeCounter()
+        // One byte more than the limit: a longer datagram arrives cut to limit + 1 bytes and
+        // is recognised as oversize without ever buffering the rest.
         let channel = try await DatagramBootstrap(group: group)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramSize))
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramBytes + 1))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramInboxHandler(inbox: inbox))
+                    try channel.pipeline.syncOperations.addHandler(
+                        DatagramInboxHandler(inbox: inbox, maxDatagramBytes: maxDatagramBytes, oversize: counter))
                 }
             }
             .bind(host: host, port: port)
@@ -36,13 +43,16 @@ public final class UDPChannel: Sendable {
             try? await channel.close()
             throw TransportError.connectionClosed
         }
-        return UDPChannel(datagrams: datagrams, localAddress: localAddress, channel: channel)
+        return UDPChannel(datagrams: datagrams, localAddress: localAddress, channel: channel, counter: counter)
     }
 
-    private init(datagrams: AsyncStream<ReceivedDatagram>, localAddress: SocketAddress, channel: Channel) {
+    private let counter: OversizeCounter
+
+    private init(datagrams: AsyncStream<ReceivedDatagram>, localAddress: SocketAddress, channel: Channel, counter: OversizeCounter) {
         self.datagrams = datagrams
         self.localAddress = localAddress
         self.channel = channel
+        self.counter = counter
     }
 
     /// Sends one datagram; returns once the kernel has taken it.
@@ -63,13 +73,21 @@ public final class UDPChannel: Sendable {
 final class DatagramInboxHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let inbox: AsyncStream<ReceivedDatagram>.Continuation
+    private let maxDatagramBytes: Int
+    private let oversize: OversizeCounter
 
-    init(inbox: AsyncStream<ReceivedDatagram>.Continuation) {
+    init(inbox: AsyncStream<ReceivedDatagram>.Continuation, maxDatagramBytes: Int, oversize: OversizeCounter) {
         self.inbox = inbox
+        self.maxDatagramBytes = maxDatagramBytes
+        self.oversize = oversize
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var envelope = unwrapInboundIn(data)
+        guard envelope.data.readableBytes <= maxDatagramBytes else {
+            oversize.value.add(1, ordering: .relaxed)
+            return
+        }
         let bytes = envelope.data.readBytes(length: envelope.data.readableBytes) ?? []
         inbox.yield(ReceivedDatagram(bytes: bytes, sender: envelope.remoteAddress))
     }
@@ -80,4 +98,9 @@ final class DatagramInboxHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {}
+}
+
+/// Shared between the channel handler (event loop) and the channel's owner.
+final class OversizeCounter: Sendable {
+    let value = Atomic<Int>(0)
 }

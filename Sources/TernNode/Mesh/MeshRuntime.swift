@@ -325,6 +325,7 @@ public actor MeshRuntime {
     /// records and profiles the protocol refused, bad push-pulls.
     public func droppedCounts() -> [String: Int] {
         var all = dropped
+        if let oversize = udp?.oversizeDropped, oversize > 0 { all[DropReason.oversize.rawValue, default: 0] += oversize }
         for (reason, count) in swim.rejections { all["record." + reason.rawValue, default: 0] += count }
         return all
     }
