@@ -68,7 +68,7 @@ public actor MeshRuntime {
             let log = logger
             listener = try await SecureListener.bind(
                 host: listen.host, port: listen.port, identity: identity.transportIdentity,
-                requirement: .allowedBy { _ in true },
+                requirement: .allowedBy { _ in true }, protocols: ["pushpull/1"],
                 onRejected: { remote, reason in
                     log.notice("refused push-pull connection", metadata: ["from": "\(remote.map { "\($0)" } ?? "?")", "reason": "\(reason)"])
                 })
@@ -185,7 +185,7 @@ public actor MeshRuntime {
     private func pushPull(with address: HostPort, requirement: PeerRequirement) async throws {
         let connection = try await SecureConnection.connect(
             host: address.host, port: address.port, identity: identity.transportIdentity,
-            requirement: requirement, handshakeTimeout: .seconds(5))
+            requirement: requirement, protocolID: "pushpull/1", handshakeTimeout: .seconds(5))
         defer { Task { await connection.close() } }
         guard let peer = NodeID(bytes: connection.peerIdentity), peer != identity.nodeID else {
             throw NodeError.startup("\(address) is this node itself")
