@@ -7,9 +7,13 @@ import Testing
     let serverIdentity = TransportIdentity.generate()
     let clientIdentity = TransportIdentity.generate()
 
+    /// The stream protocol these tests open and serve.
+    static let protocolID = "test/1"
+
     /// Bytes the connector sends before its first data frame: two length-prefixed
-    /// handshake messages, hello (65 B) and auth (88 B).
-    static let connectorHandshakeBytes = (4 + 65) + (4 + 88)
+    /// handshake messages, hello (65 B) and auth (88 B), then the protocol-id frame
+    /// (the id plus the secret stream's 17-byte tag).
+    static let connectorHandshakeBytes = (4 + 65) + (4 + 88) + (4 + protocolID.utf8.count + 17)
 
     func listen(
         allowing allowed: [UInt8]? = nil, maxFrameSize: Int = SecureConnection.defaultMaxFrameSize,
@@ -18,7 +22,7 @@ import Testing
         let allowed = allowed ?? clientIdentity.publicKey
         return try await SecureListener.bind(
             host: "127.0.0.1", port: 0, identity: serverIdentity, requirement: .allowedBy { $0 == allowed },
-            maxFrameSize: maxFrameSize, handshakeTimeout: transportTestHandshakeTimeout,
+            protocols: [Self.protocolID], maxFrameSize: maxFrameSize, handshakeTimeout: transportTestHandshakeTimeout,
             onRejected: { _, reason in rejections?.append("\(reason)") })
     }
 
@@ -33,7 +37,7 @@ import Testing
         let listener = try await listen()
         let client = try await SecureConnection.connect(
             host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-            expectedPeer: serverIdentity.publicKey, handshakeTimeout: transportTestHandshakeTimeout)
+            expectedPeer: serverIdentity.publicKey, protocolID: Self.protocolID, handshakeTimeout: transportTestHandshakeTimeout)
         let server = try await firstConnection(of: listener)
         #expect(client.peerIdentity == serverIdentity.publicKey)
         #expect(server.peerIdentity == clientIdentity.publicKey)
@@ -58,7 +62,7 @@ import Testing
         await #expect(throws: TransportError.unexpectedPeer(expected: impostorExpectation, got: serverIdentity.publicKey)) {
             _ = try await SecureConnection.connect(
                 host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-                expectedPeer: impostorExpectation, handshakeTimeout: transportTestHandshakeTimeout)
+                expectedPeer: impostorExpectation, protocolID: Self.protocolID, handshakeTimeout: transportTestHandshakeTimeout)
         }
         // The server never got a verified connection out of it.
         #expect(try await rejections.waitFor(count: 1).count == 1)
@@ -71,7 +75,7 @@ import Testing
         await #expect(throws: TransportError.connectionClosed) {
             _ = try await SecureConnection.connect(
                 host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-                expectedPeer: serverIdentity.publicKey, handshakeTimeout: transportTestHandshakeTimeout)
+                expectedPeer: serverIdentity.publicKey, protocolID: Self.protocolID, handshakeTimeout: transportTestHandshakeTimeout)
         }
         let reasons = try await rejections.waitFor(count: 1)
         #expect(reasons[0].contains("is not allowed"))
@@ -85,7 +89,7 @@ import Testing
         defer { raw.close() }
         let ephemeral = (0..<32).map { _ in UInt8.random(in: 0...255) }
         let forgedAuth = (0..<88).map { _ in UInt8.random(in: 0...255) }
-        raw.send(Self.frame([1] + clientIdentity.publicKey + ephemeral) + Self.frame(forgedAuth))
+        raw.send(Self.frame([2] + clientIdentity.publicKey + ephemeral) + Self.frame(forgedAuth))
         #expect(await raw.readUntilClosed() != nil, "server kept the connection open")
         let reasons = try await rejections.waitFor(count: 1)
         #expect(reasons[0] == TransportError.badSignature.description)
@@ -112,7 +116,7 @@ import Testing
             targetPort: listener.localAddress.port!, flipOffset: Self.connectorHandshakeBytes + 4 + 3)
         defer { proxy.close() }
         let client = try await SecureConnection.connect(
-            host: "127.0.0.1", port: proxy.port, identity: clientIdentity, expectedPeer: serverIdentity.publicKey, handshakeTimeout: transportTestHandshakeTimeout)
+            host: "127.0.0.1", port: proxy.port, identity: clientIdentity, expectedPeer: serverIdentity.publicKey, protocolID: Self.protocolID, handshakeTimeout: transportTestHandshakeTimeout)
         let server = try await firstConnection(of: listener)
 
         try await client.send(Array("transfer 10 credits".utf8))
@@ -127,7 +131,7 @@ import Testing
         let listener = try await listen(maxFrameSize: 1024)
         let client = try await SecureConnection.connect(
             host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-            expectedPeer: serverIdentity.publicKey, maxFrameSize: 4096, handshakeTimeout: transportTestHandshakeTimeout)
+            expectedPeer: serverIdentity.publicKey, protocolID: Self.protocolID, maxFrameSize: 4096, handshakeTimeout: transportTestHandshakeTimeout)
         let server = try await firstConnection(of: listener)
 
         await #expect(throws: TransportError.frameTooLarge(size: 5000, limit: 4096)) {
@@ -146,7 +150,7 @@ import Testing
         let listener = try await listen()
         let client = try await SecureConnection.connect(
             host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-            expectedPeer: serverIdentity.publicKey, handshakeTimeout: transportTestHandshakeTimeout)
+            expectedPeer: serverIdentity.publicKey, protocolID: Self.protocolID, handshakeTimeout: transportTestHandshakeTimeout)
         let server = try await firstConnection(of: listener)
 
         // 256 MiB offered, far beyond the inbox's 16 frames plus the kernel's socket buffers.

@@ -55,18 +55,35 @@ final class Collected<Value: Sendable>: @unchecked Sendable {
 struct RawTCPClient {
     let fd: Int32
 
-    init(port: Int) throws {
+    /// - Parameters:
+    ///   - source: the local address to connect from; any 127.x.y.z works on Linux, which
+    ///     lets a test play many source addresses against per-address limits.
+    ///   - receiveTimeoutSeconds: how long `readUntilClosed` waits for the peer to close.
+    init(port: Int, from source: String = "127.0.0.1", receiveTimeoutSeconds: Int = Int(transportTestTimeoutSeconds)) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) { [fd] in
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            _ = Glibc.close(fd)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: Int(transportTestTimeoutSeconds), tv_usec: 0)
+        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard status == 0 else { throw POSIXError(.ECONNREFUSED) }
+        guard status == 0 else {
+            _ = Glibc.close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
     }
 
     func send(_ bytes: [UInt8]) {

@@ -23,8 +23,8 @@ public enum PeerRequirement: Sendable {
 /// messages. Both sides send each message at once, without waiting for the peer's:
 ///
 ///     hello = version (1) ‖ identity Ed25519 key (32) ‖ ephemeral X25519 key (32)
-///     transcript = BLAKE2b-256("tern-stream-v1" ‖ connector's hello ‖ acceptor's hello)
-///     auth  = Ed25519 signature (64) over ("tern-auth-v1" ‖ role ‖ transcript)
+///     transcript = BLAKE2b-256("tern-stream-v2" ‖ connector's hello ‖ acceptor's hello)
+///     auth  = Ed25519 signature (64) over ("tern-auth-v2" ‖ role ‖ transcript)
 ///             ‖ secretstream header (24) of the sender's outbound stream
 ///
 /// The signature proves possession of the identity key and binds it to this connection's
@@ -32,10 +32,15 @@ public enum PeerRequirement: Sendable {
 /// fresh ephemeral key); the role byte stops a side's signature from being reflected back.
 /// Session keys are `crypto_kx` keys (connector = kx client) rekeyed with the transcript,
 /// so they are bound to both identities.
+///
+/// Version 2 added the protocol-id frame that follows the handshake (see `SecureConnection`);
+/// a version-1 node and a version-2 node refuse each other's hello ("unsupported handshake
+/// version") instead of one reading the other's protocol id as data. The context strings
+/// carry the version too, so no signature or key of one version is valid in the other.
 final class SecureHandshake {
     enum Role: UInt8 { case connector = 1, acceptor = 2 }
 
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     static let helloSize = 1 + 32 + 32
     static let authSize = 64 + 24
 
@@ -76,7 +81,7 @@ final class SecureHandshake {
         try requirement.check(peer)
 
         let (connectorHello, acceptorHello) = role == .connector ? (hello, message) : (message, hello)
-        transcript = Self.blake2b(Array("tern-stream-v1".utf8) + connectorHello + acceptorHello)
+        transcript = Self.blake2b(Array("tern-stream-v2".utf8) + connectorHello + acceptorHello)
 
         var rx = [UInt8](repeating: 0, count: Int(crypto_kx_sessionkeybytes()))
         var tx = rx
@@ -120,7 +125,7 @@ final class SecureHandshake {
     }
 
     private static func authPayload(role: Role, transcript: [UInt8]) -> [UInt8] {
-        Array("tern-auth-v1".utf8) + [role.rawValue] + transcript
+        Array("tern-auth-v2".utf8) + [role.rawValue] + transcript
     }
 
     private static func blake2b(_ input: [UInt8], key: [UInt8] = []) -> [UInt8] {

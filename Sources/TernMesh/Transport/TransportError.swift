@@ -9,6 +9,17 @@ public enum TransportError: Error, Equatable, CustomStringConvertible {
     case tamperedFrame
     case connectionClosed
     case concurrentReceive
+    /// The peer did not finish the handshake (and, at an acceptor, name its protocol) in time.
+    case handshakeTimeout
+    /// No frame went either way for the connection's idle timeout.
+    case idleTimeout
+    /// The connector asked for a stream protocol the acceptor does not serve. The associated
+    /// value is the id if it was a well-formed one, else a short note; never raw peer bytes.
+    case unknownProtocol(String)
+    /// A local caller passed a protocol id that is not 1…32 printable ASCII characters.
+    case invalidProtocolID(String)
+    /// The listener dropped this handshake to make room for one from a less busy address.
+    case handshakeEvicted
 
     public var description: String {
         switch self {
@@ -23,6 +34,11 @@ public enum TransportError: Error, Equatable, CustomStringConvertible {
         case .tamperedFrame: "frame failed authentication (tampered, reordered or wrong key)"
         case .connectionClosed: "connection closed without an orderly end of stream"
         case .concurrentReceive: "receive() called while another receive() is waiting on the same connection"
+        case .handshakeTimeout: "peer did not complete the handshake in time"
+        case .idleTimeout: "connection idle for too long (no frame either way)"
+        case .unknownProtocol(let id): "peer asked for stream protocol \(id), which is not served here"
+        case .invalidProtocolID(let id): "invalid stream protocol id \"\(id)\" (1…32 printable ASCII characters, no spaces)"
+        case .handshakeEvicted: "handshake dropped to make room for a peer from a less busy address"
         }
     }
 }

@@ -34,6 +34,8 @@ public actor MeshRuntime {
     private var lastHeard = LRUTable<NodeID, Date>(capacity: 65_536)
     private var dropped: [String: Int] = [:]
     private var pushPullsInFlight = 0
+    /// The stream protocol of push-pull anti-entropy (docs/protocol.md §9).
+    static let pushPullProtocol = "pushpull/1"
 
     /// - Parameters:
     ///   - directory: the data directory (the sequence counter lives there).
@@ -79,7 +81,7 @@ public actor MeshRuntime {
             let log = logger
             listener = try await SecureListener.bind(
                 host: listen.host, port: listen.port, identity: identity.transportIdentity,
-                requirement: .allowedBy { _ in true },
+                requirement: .allowedBy { _ in true }, protocols: [Self.pushPullProtocol],
                 onRejected: { remote, reason in
                     log.debug("refused push-pull connection", metadata: ["from": "\(remote.map { "\($0)" } ?? "?")", "reason": "\(reason)"])
                 })
@@ -214,7 +216,7 @@ public actor MeshRuntime {
     private func pushPull(with address: HostPort, requirement: PeerRequirement) async throws {
         let connection = try await SecureConnection.connect(
             host: address.host, port: address.port, identity: identity.transportIdentity,
-            requirement: requirement, handshakeTimeout: .seconds(5))
+            requirement: requirement, protocolID: Self.pushPullProtocol, handshakeTimeout: .seconds(5))
         defer { Task { await connection.close() } }
         guard let peer = NodeID(bytes: connection.peerIdentity), peer != identity.nodeID else {
             throw NodeError.startup("\(address) is this node itself")
@@ -327,6 +329,7 @@ public actor MeshRuntime {
         var all = dropped
         if let oversize = udp?.oversizeDropped, oversize > 0 { all[DropReason.oversize.rawValue, default: 0] += oversize }
         for (reason, count) in swim.rejections { all["record." + reason.rawValue, default: 0] += count }
+        for (reason, count) in listener?.rejectionCounts() ?? [:] where count > 0 { all["tcp." + reason, default: 0] += count }
         return all
     }
 
