@@ -4,4 +4,7 @@ extension NodeIdentity {
         // The pair was derived by libsodium from one seed, so it always matches.
         try! TransportIdentity(publicKey: nodeID.bytes, secretKey: secretKey)
     }
+
+    /// The transport identity speaking for `mesh` (its handshakes bind the mesh id).
+    public func transportIdentity(in mesh: MeshID) -> TransportIdentity { transportIdentity.inMesh(mesh) }
 }

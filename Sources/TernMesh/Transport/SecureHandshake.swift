@@ -23,7 +23,7 @@ public enum PeerRequirement: Sendable {
 /// messages. Both sides send each message at once, without waiting for the peer's:
 ///
 ///     hello = version (1) ‖ identity Ed25519 key (32) ‖ ephemeral X25519 key (32)
-///     transcript = BLAKE2b-256("tern-stream-v2" ‖ connector's hello ‖ acceptor's hello)
+///     transcript = BLAKE2b-256("tern-stream-v2" ‖ mesh id ‖ connector's hello ‖ acceptor's hello)
 ///     auth  = Ed25519 signature (64) over ("tern-auth-v2" ‖ role ‖ transcript)
 ///             ‖ secretstream header (24) of the sender's outbound stream
 ///
@@ -81,7 +81,7 @@ final class SecureHandshake {
         try requirement.check(peer)
 
         let (connectorHello, acceptorHello) = role == .connector ? (hello, message) : (message, hello)
-        transcript = Self.blake2b(Array("tern-stream-v2".utf8) + connectorHello + acceptorHello)
+        transcript = Sodium.blake2b(Array("tern-stream-v2".utf8) + identity.mesh.bytes + connectorHello + acceptorHello)
 
         var rx = [UInt8](repeating: 0, count: Int(crypto_kx_sessionkeybytes()))
         var tx = rx
@@ -90,8 +90,8 @@ final class SecureHandshake {
             : crypto_kx_server_session_keys(&rx, &tx, ephemeralPublic, ephemeralSecret, peerEphemeral)
         sodium_memzero(&ephemeralSecret, ephemeralSecret.count)
         guard status == 0 else { throw TransportError.keyExchangeFailed }
-        receiveKey = Self.blake2b(transcript, key: rx)
-        sendKey = Self.blake2b(transcript, key: tx)
+        receiveKey = Sodium.blake2b(transcript, key: rx)
+        sendKey = Sodium.blake2b(transcript, key: tx)
         sodium_memzero(&rx, rx.count)
         sodium_memzero(&tx, tx.count)
         peerIdentity = peer
@@ -126,11 +126,5 @@ final class SecureHandshake {
 
     private static func authPayload(role: Role, transcript: [UInt8]) -> [UInt8] {
         Array("tern-auth-v2".utf8) + [role.rawValue] + transcript
-    }
-
-    private static func blake2b(_ input: [UInt8], key: [UInt8] = []) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        crypto_generichash(&out, out.count, input, UInt64(input.count), key.isEmpty ? nil : key, key.count)
-        return out
     }
 }

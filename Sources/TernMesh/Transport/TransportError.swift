@@ -26,8 +26,8 @@ public enum TransportError: Error, Equatable, CustomStringConvertible {
         case .invalidIdentity(let why): "invalid transport identity: \(why)"
         case .malformedHandshake(let why): "malformed handshake message: \(why)"
         case .unexpectedPeer(let expected?, let got):
-            "peer identity \(TransportIdentity.hex(got)) is not the expected \(TransportIdentity.hex(expected))"
-        case .unexpectedPeer(nil, let got): "peer identity \(TransportIdentity.hex(got)) is not allowed"
+            "peer identity \(Hex.encode(got)) is not the expected \(Hex.encode(expected))"
+        case .unexpectedPeer(nil, let got): "peer identity \(Hex.encode(got)) is not allowed"
         case .badSignature: "peer's handshake signature does not verify"
         case .keyExchangeFailed: "key exchange failed (invalid ephemeral public key)"
         case .frameTooLarge(let size, let limit): "frame of \(size) bytes exceeds the limit of \(limit) bytes"

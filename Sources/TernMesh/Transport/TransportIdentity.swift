@@ -1,11 +1,20 @@
 import CSodium
 
 /// The Ed25519 key pair a node authenticates its TCP streams with (libsodium layout:
-/// 32-byte public key, 64-byte secret key). The mesh's node identity converts to this.
-/// Its description shows only the public key.
+/// 32-byte public key, 64-byte secret key), and the mesh it speaks for: the handshake binds
+/// both, so a peer outside this mesh (without its key) cannot complete one. The mesh's node
+/// identity converts to this. Its description shows only the public key.
 public struct TransportIdentity: Sendable, CustomStringConvertible {
     public let publicKey: [UInt8]
     let secretKey: [UInt8]
+    public private(set) var mesh: MeshID = .open
+
+    /// The same keys, speaking for `mesh`.
+    public func inMesh(_ mesh: MeshID) -> TransportIdentity {
+        var copy = self
+        copy.mesh = mesh
+        return copy
+    }
 
     /// Checks the sizes and that `secretKey` really belongs to `publicKey`.
     public init(publicKey: [UInt8], secretKey: [UInt8]) throws {
@@ -29,12 +38,7 @@ public struct TransportIdentity: Sendable, CustomStringConvertible {
         self.secretKey = secretKey
     }
 
-    public var description: String { "TransportIdentity(\(Self.hex(publicKey)))" }
-
-    /// Lowercase hex of a key, for descriptions and error messages.
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-    }
+    public var description: String { "TransportIdentity(\(Hex.encode(publicKey)))" }
 
     /// A fresh random identity (tests and throwaway nodes).
     public static func generate() -> TransportIdentity {

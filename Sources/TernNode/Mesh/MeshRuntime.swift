@@ -80,7 +80,7 @@ public actor MeshRuntime {
             udp = try await UDPChannel.bind(host: listen.host, port: listen.port)
             let log = logger
             listener = try await SecureListener.bind(
-                host: listen.host, port: listen.port, identity: identity.transportIdentity,
+                host: listen.host, port: listen.port, identity: identity.transportIdentity(in: mesh),
                 requirement: .allowedBy { _ in true }, protocols: [Self.pushPullProtocol],
                 onRejected: { remote, reason in
                     log.debug("refused push-pull connection", metadata: ["from": "\(remote.map { "\($0)" } ?? "?")", "reason": "\(reason)"])
@@ -215,7 +215,7 @@ public actor MeshRuntime {
 
     private func pushPull(with address: HostPort, requirement: PeerRequirement) async throws {
         let connection = try await SecureConnection.connect(
-            host: address.host, port: address.port, identity: identity.transportIdentity,
+            host: address.host, port: address.port, identity: identity.transportIdentity(in: mesh),
             requirement: requirement, protocolID: Self.pushPullProtocol, handshakeTimeout: .seconds(5))
         defer { Task { await connection.close() } }
         guard let peer = NodeID(bytes: connection.peerIdentity), peer != identity.nodeID else {
