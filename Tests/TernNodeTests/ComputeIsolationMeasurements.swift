@@ -36,7 +36,7 @@ struct NetworkUnderExecutorLoad: Codable {
     /// answered.
     static func measure(cores: Int) async throws -> NetworkUnderExecutorLoad {
         let load = try TernaryGEMMLoad()
-        let compute = ComputeExecutor(threads: cores, queueLimit: 8 * cores, name: "isolation-compute")
+        let compute = ComputeExecutor(threads: cores, queueLimit: 8 * cores, name: "isolation")
         defer { compute.shutDown() }
         let stop = Locked(false)
         defer { stop.update { $0 = true } }

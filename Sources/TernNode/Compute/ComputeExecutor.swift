@@ -35,7 +35,8 @@ public final class ComputeExecutor: Sendable {
     public let queueLimit: Int
     private let jobs: ComputeJobQueue
 
-    /// Starts `threads` compute threads named `name-0`, `name-1`, ….
+    /// Starts `threads` compute threads named `name-0`, `name-1`, … (cut to the 15 bytes
+    /// Linux keeps of a thread name).
     public init(threads: Int = 1, queueLimit: Int = 64, name: String = "tern-compute") {
         precondition(threads >= 1, "a compute executor needs at least one thread")
         precondition(queueLimit >= 0, "queue limit must not be negative")
@@ -43,11 +44,10 @@ public final class ComputeExecutor: Sendable {
         self.queueLimit = queueLimit
         jobs = ComputeJobQueue(limit: queueLimit)
         for index in 0..<threads {
-            let thread = Thread { [jobs] in
-                Thread.current.name = "\(name)-\(index)"
+            Thread.detachNewThread { [jobs] in
+                nameCurrentThread("\(name)-\(index)")
                 jobs.serve()
             }
-            thread.start()
         }
     }
 
@@ -79,4 +79,22 @@ public final class ComputeExecutor: Sendable {
     /// Stops taking work: queued jobs fail with `ComputeExecutorError.shutDown`, running
     /// ones finish, and the threads exit. Later calls to `run` fail the same way.
     public func shutDown() { jobs.shutDown() }
+}
+
+/// Names the calling thread as `top`, `ps -L` and debuggers show it. On Linux it writes
+/// `/proc/thread-self/comm`: Foundation's `Thread.name` setter there reaches a started
+/// thread only through a handle its creator may not have stored yet, so the name is
+/// sometimes lost and the thread keeps the one inherited from its creator (a cooperative
+/// pool thread's), and Glibc as Swift imports it does not declare `pthread_setname_np`.
+private func nameCurrentThread(_ name: String) {
+    #if os(Linux)
+    let linuxNameLimit = 15
+    let descriptor = open("/proc/thread-self/comm", O_WRONLY)
+    guard descriptor >= 0 else { return }
+    defer { close(descriptor) }
+    let bytes = Array(name.utf8.prefix(linuxNameLimit))
+    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    #else
+    Thread.current.name = name
+    #endif
 }
