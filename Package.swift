@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "TernMeshTests", dependencies: ["TernMesh"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
         .testTarget(name: "TernTrainTests", dependencies: ["TernTrain"]),
-        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger"]),
+        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger", "TernKernels"]),
     ]
 )

@@ -21,12 +21,17 @@ public enum NodeDaemon {
                 for: identity.nodeID, version: UInt64(Date().timeIntervalSince1970 * 1000), hardware: hardware,
                 ternaryGOPS: throughput?.ternaryGOPS ?? 0, memoryGBPerSecond: throughput?.memoryGBPerSecond ?? 0)
         }
+        // Model work runs here, never on the cooperative pool that gossip and handshakes need.
+        let compute = ComputeExecutor()
+        defer { compute.shutDown() }
         let cached = ThroughputProbe.cached(in: directory, hardware: hardware)
         if cached == nil {
             // Measure off the start-up path: the node joins at once and re-publishes its
             // profile with the figures when they are ready.
             Task.detached(priority: .background) {
-                let measured = ThroughputProbe.measureAndCache(in: directory, hardware: hardware)
+                guard let measured = try? await compute.run({
+                    ThroughputProbe.measureAndCache(in: directory, hardware: hardware)
+                }) else { return }
                 try? await runtime.publish(profile(measured))
             }
         }

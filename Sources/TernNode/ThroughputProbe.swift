@@ -17,7 +17,8 @@ public struct MeasuredThroughput: Codable, Sendable, Equatable {
     public var measuredAt: Date
 }
 
-/// A short self-benchmark (well under a second), cached in the data directory.
+/// A short self-benchmark (well under a second), cached in the data directory. Synchronous
+/// and CPU-bound: the daemon runs it on its `ComputeExecutor`.
 public enum ThroughputProbe {
     static func cacheFile(in directory: NodeDirectory) -> URL {
         directory.url.appendingPathComponent("throughput.json")
