@@ -64,7 +64,7 @@ struct NetworkUnderExecutorLoad: Codable {
         let serverIdentity = TransportIdentity.generate(), clientIdentity = TransportIdentity.generate()
         let listener = try await SecureListener.bind(
             host: "127.0.0.1", port: 0, identity: serverIdentity, requirement: .exactly(clientIdentity.publicKey),
-            handshakeTimeout: SecureConnection.defaultHandshakeTimeout)
+            protocols: ["test/1"], handshakeTimeout: SecureConnection.defaultHandshakeTimeout)
         let accepted = Locked<[SecureConnection]>([])
         let acceptor = Task { for await connection in listener.connections { accepted.update { $0.append(connection) } } }
         let echo = try await UDPEcho.start()
@@ -74,7 +74,7 @@ struct NetworkUnderExecutorLoad: Codable {
             let dialStart = ContinuousClock.now
             let client = try await SecureConnection.connect(
                 host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
-                expectedPeer: serverIdentity.publicKey, handshakeTimeout: SecureConnection.defaultHandshakeTimeout)
+                expectedPeer: serverIdentity.publicKey, protocolID: "test/1", handshakeTimeout: SecureConnection.defaultHandshakeTimeout)
             let expected = handshakes.count + 1
             try await waitUntil("the listener's side of the handshake") { accepted.current.count == expected }
             handshakes.append(dialStart.duration(to: .now).milliseconds)

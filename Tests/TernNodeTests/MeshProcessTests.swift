@@ -74,7 +74,7 @@ import TernNode
     static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<4_000) * 10 }
 
     @Test func fiveDaemonsJoinDetectAFailureAndShrugOffForgeries() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.ternBinary.path), "build the tern product first")
+        try #require(FileManager.default.isExecutableFile(atPath: Self.ternBinary.path), "build the tern product first")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("tern-mesh-\(UUID())")
         defer { try? FileManager.default.removeItem(at: root) }
         let base = Self.freePortBase()
@@ -83,25 +83,26 @@ import TernNode
         defer { daemons.forEach { $0.stop() } }
         for d in daemons { try d.start() }
 
-        // 1. Everyone lists everyone else as alive within 10 s.
+        // 1. Everyone lists everyone else as alive (typically within 2 s; the deadline leaves
+        // room for the other suites that hold both cores).
         var clients: [ControlClient] = []
         for d in daemons { clients.append(try await d.client()) }
         let joinStart = Date()
         for c in clients {
-            _ = try await Self.eventually(seconds: max(1, 10 - Date().timeIntervalSince(joinStart))) {
+            _ = try await Self.eventually(seconds: max(1, 30 - Date().timeIntervalSince(joinStart))) {
                 let peers = (try? await c.peers()) ?? []
                 return peers.filter { $0.state == "alive" }.count == 4 ? true : nil
             }
         }
 
-        // 2. kill -9 one: the others mark it dead within 15 s.
+        // 2. kill -9 one: the others mark it dead (suspicion runs 6–12 periods of 500 ms).
         let victim = daemons[4]
         let victimID = try await clients[4].status().nodeID
         let oldIncarnation = try await clients[4].status().incarnation
         victim.kill9()
         let killedAt = Date()
         for c in clients.prefix(4) {
-            _ = try await Self.eventually(seconds: max(1, 15 - Date().timeIntervalSince(killedAt))) {
+            _ = try await Self.eventually(seconds: max(1, 30 - Date().timeIntervalSince(killedAt))) {
                 let peer = (try? await c.peers())?.first { $0.nodeID == victimID }
                 return peer?.state == "dead" ? true : nil
             }
@@ -124,23 +125,30 @@ import TernNode
         let target = try SocketAddress(ipAddress: "127.0.0.1", port: base)
         let udp = try await UDPChannel.bind(host: "127.0.0.1", port: 0)
         let attacker = try NodeIdentity.generate()
-        let victimNode = try #require(NodeID(bytes: Array(hex: try await clients[1].status().nodeID)))
+        let victimNode = try #require(Hex.decode(try await clients[1].status().nodeID).flatMap(NodeID.init(bytes:)))
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let ping = SWIMMessage(kind: .ping(probe: 7)).encoded()
         let forged = GossipEnvelope.seal(body: ping, sequence: now << 16, timestampMillis: now,
                                          signer: Impersonator(nodeID: victimNode, attacker: attacker))
         let genuine = GossipEnvelope.seal(body: ping, sequence: now << 16, timestampMillis: now, signer: attacker)
+        // A genuine envelope carrying an alive record for a made-up member, signed by the
+        // attacker instead of the member: it must never be admitted.
+        let phantom = try NodeIdentity.generate()
+        let phantomRecord = MembershipUpdate.alive(incarnation: 0, endpoint: "127.0.0.1:9", signer: Impersonator(nodeID: phantom.nodeID, attacker: attacker), mesh: .open)
+        let phantomClaim = GossipEnvelope.seal(body: SWIMMessage(kind: .ping(probe: 8), updates: [phantomRecord]).encoded(),
+                                               sequence: (now << 16) + 1, timestampMillis: now, signer: attacker)
         try await udp.send(Array("not a tern packet".utf8), to: target)
         try await udp.send(forged, to: target)
         try await udp.send(genuine, to: target)
         try await udp.send(genuine, to: target) // replay
+        try await udp.send(phantomClaim, to: target)
         try await udp.send([UInt8](repeating: 1, count: 4000), to: target)
         await udp.close()
         let drops = try await Self.eventually(seconds: 5) { () -> [String: Int]? in
             let d = (try? await clients[0].status())?.dropped ?? [:]
             // Wait for every kind: the datagrams are handled in order but the status can be
             // read between them (the oversize one, sent last, was once not yet counted).
-            let all = ["badSignature", "replayed", "unknownVersion", "oversize"].allSatisfy { (d[$0] ?? 0) >= 1 }
+            let all = ["badSignature", "replayed", "unknownVersion", "oversize", "record.badSignature"].allSatisfy { (d[$0] ?? 0) >= 1 }
             return all ? d : nil
         }
         // The text is read as an unknown version; the 4000 bytes exceed the packet limit.
@@ -151,7 +159,7 @@ import TernNode
                 let peers = (try? await c.peers()) ?? []
                 return peers.filter { $0.state == "alive" }.count == 4 ? peers : nil
             }
-            #expect(!peers.contains { $0.nodeID == attacker.nodeID.hex })
+            #expect(!peers.contains { $0.nodeID == phantom.nodeID.hex })
         }
 
         // Each daemon's self-benchmark reaches the others through its re-published profile.
@@ -175,16 +183,4 @@ private struct Impersonator: EnvelopeSigner {
     let nodeID: NodeID
     let attacker: NodeIdentity
     func sign(_ message: [UInt8]) -> [UInt8] { attacker.sign(message) }
-}
-
-private extension Array where Element == UInt8 {
-    init(hex: String) {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) {
-            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        self = bytes
-    }
 }
