@@ -29,7 +29,20 @@ struct SimGossip: AsyncParsableCommand {
     @Option(help: "Seconds a crashed node stays down before restarting.") var downtime = 120
     @Option(help: "Virtual seconds to simulate.") var seconds = 600
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Cut the network in two, sized A/B (e.g. 1/1 halves, 3/1 three quarters and a quarter).") var partition: String?
+    @Option(help: "Virtual second at which --partition cuts the network.") var partitionAt = 30
+    @Option(help: "Seconds after the cut at which the network is restored.") var healAfter = 60
     @Flag(help: "Print the report as JSON.") var json = false
+
+    /// The share of nodes on side A of `--partition A/B`.
+    func partitionFraction() throws -> Double? {
+        guard let partition else { return nil }
+        let parts = partition.split(separator: "/").map { Double($0) }
+        guard parts.count == 2, let a = parts[0], let b = parts[1], a > 0, b > 0 else {
+            throw ValidationError("--partition takes A/B with two positive sizes, e.g. 1/1, got '\(partition)'")
+        }
+        return a / (a + b)
+    }
 
     func validate() throws {
         guard nodes >= 2 else { throw ValidationError("--nodes must be at least 2, got \(nodes)") }
@@ -37,6 +50,12 @@ struct SimGossip: AsyncParsableCommand {
         guard (0...1).contains(churn) else { throw ValidationError("--churn must be between 0 and 1, got \(churn)") }
         guard seconds >= 1 else { throw ValidationError("--seconds must be at least 1, got \(seconds)") }
         guard downtime >= 1 else { throw ValidationError("--downtime must be at least 1, got \(downtime)") }
+        _ = try partitionFraction()
+        if partition != nil {
+            guard partitionAt >= 1, healAfter >= 1, partitionAt + healAfter < seconds else {
+                throw ValidationError("--partition-at (\(partitionAt)) + --heal-after (\(healAfter)) must end before --seconds (\(seconds))")
+            }
+        }
     }
 
     func run() async throws {
@@ -47,6 +66,9 @@ struct SimGossip: AsyncParsableCommand {
         configuration.downtimeSeconds = downtime
         configuration.seconds = seconds
         configuration.seed = seed
+        configuration.partitionFraction = try partitionFraction()
+        configuration.partitionAtSecond = partitionAt
+        configuration.healAfterSeconds = healAfter
         let started = Date()
         let showProgress = isatty(STDERR_FILENO) == 1
         let report = GossipSimulation.run(configuration) { second in
@@ -73,5 +95,11 @@ struct SimGossip: AsyncParsableCommand {
             false dead:           \(report.false_dead)
             messages:             \(report.messages_sent) sent, \(report.messages_lost) lost
             """)
+        if partition != nil {
+            print("""
+                partition:            sides counted each other out after \(periods(report.partition_split_periods)) periods; \
+                one mesh again \(periods(report.partition_heal_periods)) periods after the heal
+                """)
+        }
     }
 }

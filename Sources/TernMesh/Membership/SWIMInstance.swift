@@ -69,9 +69,19 @@ public struct SWIMInstance: Sendable {
 
     private struct Suspicion: Sendable {
         let startedAt: UInt64
+        /// Distinct members whose signed suspect or dead records arrived (Lifeguard's
+        /// independent confirmations; they shorten the timeout).
         var accusers: [NodeID]
+        /// Distinct members whose own suspicion timer ran out (signed dead records).
+        var deadVoters: [NodeID] = []
         var deadline: UInt64
     }
+
+    /// Dead votes from this many distinct members declare a member dead at once. Fewer only
+    /// count as suspicions, which the member has its whole timeout to refute: one hostile
+    /// member (or a few) cannot kill anyone, while a real failure, seen by many, spreads as
+    /// fast as the first timers run out.
+    private var deadQuorum: Int { settings.deadQuorum }
 
     /// - Parameters:
     ///   - signer: this node's key; the node id is its public key.
@@ -325,18 +335,26 @@ public struct SWIMInstance: Sendable {
                   let previous, previous.isLive, update.incarnation >= known else { return }
             guard members.status(of: accuser)?.isLive == true else { return reject(.accuserNotMember) }
             guard update.incarnation == known else { return reject(.futureIncarnation) }
-            if previous == .suspect {
-                guard var suspicion = suspicions[update.node], !suspicion.accusers.contains(accuser),
-                      suspicion.accusers.count <= settings.suspicionConfirmations else { return }
+            let isDeadVote = update.status == .dead
+            if previous == .suspect, var suspicion = suspicions[update.node] {
+                let newAccuser = !suspicion.accusers.contains(accuser) && suspicion.accusers.count <= settings.suspicionConfirmations
+                let newDeadVote = isDeadVote && !suspicion.deadVoters.contains(accuser)
+                guard newAccuser || newDeadVote else { return }
                 guard isAuthentic(update) else { return invalid(.badSignature, from: sender, into: &out) }
-                suspicion.accusers.append(accuser)
+                if newAccuser { suspicion.accusers.append(accuser) }
+                if newDeadVote { suspicion.deadVoters.append(accuser) }
                 suspicions[update.node] = suspicion
-                refreshDeadline(of: update.node)
                 broadcasts.enqueue(.membership(update))
+                if suspicion.deadVoters.count >= deadQuorum {
+                    suspicions[update.node] = nil
+                    record(update, previous: .suspect, now: now, into: &out)
+                } else {
+                    refreshDeadline(of: update.node)
+                }
                 return
             }
             guard isAuthentic(update) else { return invalid(.badSignature, from: sender, into: &out) }
-            suspicions[update.node] = Suspicion(startedAt: now, accusers: [accuser], deadline: 0)
+            suspicions[update.node] = Suspicion(startedAt: now, accusers: [accuser], deadVoters: isDeadVote ? [accuser] : [], deadline: 0)
             // A dead record is one accuser's vote: the member turns suspect here, and the
             // record is kept (and relayed) as signed.
             members.set(update, as: .suspect, nowMillis: now)
@@ -383,8 +401,11 @@ public struct SWIMInstance: Sendable {
         case .alive:
             guard update.incarnation > incarnation else { return }
         case .suspect, .dead:
+            // Any known node may make this node refute, a dead one included: after a
+            // partition heals, the other side's accusations are how each side learns it must
+            // raise its incarnation to be believed alive again. Strangers are ignored.
             guard let accuser = update.accuser, accuser != me else { return }
-            guard members.status(of: accuser)?.isLive == true else { return reject(.accuserNotMember) }
+            guard members.contains(accuser) else { return reject(.accuserNotMember) }
         case .left:
             break
         }

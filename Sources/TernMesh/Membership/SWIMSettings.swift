@@ -28,6 +28,9 @@ public struct SWIMSettings: Sendable {
     /// Check record and profile signatures on receipt. Only the simulator, whose nodes do
     /// not sign, turns this off.
     public var verifySignatures = true
+    /// Distinct members whose dead records declare a member dead without waiting for this
+    /// node's own suspicion timer (see `SWIMInstance`); fewer votes only shorten the timer.
+    public var deadQuorum = 4
     /// Largest step by which a record may raise a known member's incarnation. Honest nodes
     /// step by one; the bound keeps a leaked or buggy near-maximum incarnation from freezing
     /// a node out (it could never refute above it) and keeps every `+ 1` far from overflow.

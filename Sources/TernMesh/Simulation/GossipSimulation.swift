@@ -24,6 +24,11 @@ public struct GossipSimulation {
         public var firstProfileAtSecond = 5
         public var profileEverySeconds = 60
         public var settings = SWIMSettings()
+        /// Cut the network in two (the first `partitionFraction` of the nodes on one side)
+        /// at `partitionAtSecond`, and restore it `healAfterSeconds` later. nil: never.
+        public var partitionFraction: Double?
+        public var partitionAtSecond = 30
+        public var healAfterSeconds = 60
         public init() {}
     }
 
@@ -50,6 +55,12 @@ public struct GossipSimulation {
         public var false_dead: Int
         public var messages_sent: Int
         public var messages_lost: Int
+        /// Periods from the cut until every node counted the other side out (-1: never, or
+        /// no partition).
+        public var partition_split_periods: Double
+        /// Periods from the heal until every node counted every node in again (-1: never,
+        /// or no partition).
+        public var partition_heal_periods: Double
     }
 
     /// Runs the simulation; `progress` is called after each virtual second with its number.
@@ -107,6 +118,12 @@ private struct Network {
     var detections: [Double] = []
     var stats = (gossipBytes: 0, pushPullBytes: 0, sent: 0, lost: 0, crashes: 0, falseDead: 0, upNodeSeconds: 0)
     var restarts: UInt64 = 0
+    /// Side of each node while the network is cut (nil: not cut).
+    var side: [Bool]?
+    var partitionSplitAt: UInt64?
+    var partitionHealedAt: UInt64?
+    var partitionSplitPeriods = -1.0
+    var partitionHealPeriods = -1.0
 
     init(_ config: Configuration) {
         self.config = config
@@ -182,6 +199,10 @@ private struct Network {
         stats.gossipBytes += packet.count
         stats.sent += 1
         guard let destination = indexOf[target] else { return }
+        if let side, side[node] != side[destination] {
+            stats.lost += 1
+            return
+        }
         if config.lossProbability > 0 && Double(random.next() >> 11) / Double(1 << 53) < config.lossProbability {
             stats.lost += 1
             return
@@ -192,6 +213,7 @@ private struct Network {
 
     mutating func pushPull(_ node: Int, with peer: NodeID) {
         guard let other = indexOf[peer], up[other] else { return }
+        if let side, side[node] != side[other] { return }
         let mine = instances[node].snapshot(), theirs = instances[other].snapshot()
         stats.pushPullBytes += mine.encodedSize + theirs.encodedSize
         handle(instances[node].merge(theirs, from: peer, nowMillis: now), at: node)
@@ -211,6 +233,7 @@ private struct Network {
 
     mutating func everySecond(_ second: Int) {
         stats.upNodeSeconds += up.lazy.filter { $0 }.count
+        watchPartition(second)
         for node in restartAt.filter({ $0.value == second }).map(\.key).sorted() { restart(node) }
         if config.churnPerSecond > 0 && second > 0 {
             for node in ids.indices where up[node] && Double(random.next() >> 11) / Double(1 << 53) < config.churnPerSecond {
@@ -266,11 +289,41 @@ private struct Network {
         handle(instances[owner].publish(signed), at: owner)
     }
 
+    // MARK: Partition
+
+    /// Cuts and heals the network on schedule, and times how long each side takes to count
+    /// the other out, and the whole mesh to count everyone back in.
+    mutating func watchPartition(_ second: Int) {
+        guard let fraction = config.partitionFraction else { return }
+        let cutAt = config.partitionAtSecond, healAt = config.partitionAtSecond + config.healAfterSeconds
+        if second == cutAt {
+            let boundary = Int(Double(config.nodes) * fraction)
+            side = ids.indices.map { $0 < boundary }
+            partitionSplitAt = now
+        }
+        if second == healAt {
+            side = nil
+            partitionHealedAt = now
+        }
+        let live = ids.indices.filter { up[$0] }
+        if let side, let at = partitionSplitAt, partitionSplitPeriods < 0 {
+            let sizes = (live.filter { side[$0] }.count, live.filter { !side[$0] }.count)
+            if live.allSatisfy({ instances[$0].members.liveCount == (side[$0] ? sizes.0 : sizes.1) }) {
+                partitionSplitPeriods = Double(now - at) / period
+            }
+        }
+        if side == nil, let at = partitionHealedAt, partitionHealPeriods < 0,
+           live.allSatisfy({ instances[$0].members.liveCount == live.count }) {
+            partitionHealPeriods = Double(now - at) / period
+        }
+    }
+
     // MARK: Observation
 
     mutating func observeDead(_ subject: NodeID, by observer: Int) {
         guard let node = indexOf[subject] else { return }
-        if up[node] && !everCrashed[node] { stats.falseDead += 1 }
+        // Once the network has been cut, deaths across the cut are the point, not false.
+        if up[node] && !everCrashed[node] && partitionSplitAt == nil { stats.falseDead += 1 }
         markDead(node, seenBy: observer)
     }
 
@@ -322,6 +375,7 @@ private struct Network {
             bytes_per_node_per_s: Double(stats.gossipBytes) / nodeSeconds,
             pushpull_bytes_per_node_per_s: Double(stats.pushPullBytes) / nodeSeconds,
             detect_periods_p99: p99, crashes: stats.crashes, crashes_detected: detections.count,
-            false_dead: stats.falseDead, messages_sent: stats.sent, messages_lost: stats.lost)
+            false_dead: stats.falseDead, messages_sent: stats.sent, messages_lost: stats.lost,
+            partition_split_periods: partitionSplitPeriods, partition_heal_periods: partitionHealPeriods)
     }
 }

@@ -203,9 +203,11 @@ public actor MeshRuntime {
         pushPullsInFlight += 1
         defer { pushPullsInFlight -= 1 }
         do {
+            // Merge first: a refutation their snapshot provokes (after a partition) travels
+            // back in our reply at once.
             let theirs = try await receiveSnapshot(on: connection)
-            try await sendSnapshot(on: connection)
             await merge(theirs, from: peer)
+            try await sendSnapshot(on: connection)
         } catch {
             inbox.reportInvalid(from: peer, nowMillis: wallClock())
             count("badPushPull")
