@@ -33,6 +33,30 @@ import Testing
         }
     }
 
+    /// The handshake binds the mesh id: a peer holding another mesh's key (or none) cannot
+    /// complete it, while two peers of the same private mesh can.
+    @Test func aPeerFromAnotherMeshCannotCompleteTheHandshake() async throws {
+        let privateMesh = try MeshID(secret: [UInt8](repeating: 3, count: 32))
+        let listener = try await SecureListener.bind(
+            host: "127.0.0.1", port: 0, identity: serverIdentity.inMesh(privateMesh), requirement: .allowedBy { _ in true },
+            protocols: [Self.protocolID], handshakeTimeout: transportTestHandshakeTimeout)
+        defer { Task { await listener.close() } }
+        await #expect(throws: (any Error).self) {
+            _ = try await SecureConnection.connect(
+                host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity,
+                expectedPeer: serverIdentity.publicKey, protocolID: Self.protocolID, handshakeTimeout: transportTestHandshakeTimeout)
+        }
+        let member = try await SecureConnection.connect(
+            host: "127.0.0.1", port: listener.localAddress.port!, identity: clientIdentity.inMesh(privateMesh),
+            expectedPeer: serverIdentity.publicKey, protocolID: Self.protocolID, handshakeTimeout: transportTestHandshakeTimeout)
+        let accepted = try await firstConnection(of: listener)
+        try await member.send([42])
+        #expect(try await accepted.receive() == [42])
+        await member.close()
+        await accepted.close()
+        #expect((listener.rejectionCounts()["badHandshake"] ?? 0) >= 1)
+    }
+
     @Test func framesRoundTripBothWaysAndCloseInOrder() async throws {
         let listener = try await listen()
         let client = try await SecureConnection.connect(
