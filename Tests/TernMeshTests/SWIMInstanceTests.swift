@@ -193,3 +193,103 @@ import TernMesh
         #expect(next.first?.message.profiles == [v2])
     }
 }
+
+/// The trust rules of docs/protocol.md §6: who may say what about whom.
+@Suite struct SWIMTrustTests {
+    let a = testID(1), b = testID(2), c = testID(3), d = testID(4), e = testID(5)
+    let stranger = testID(66)
+
+    func instance(_ me: NodeID, settings: SWIMSettings = SWIMSettings()) -> SWIMInstance {
+        SWIMInstance(signer: signer(me), endpoint: testEndpoint(me), settings: settings, knownMembers: table([a, b, c, d, e]),
+                     seed: 5, nowMillis: 0)
+    }
+
+    func ack(_ updates: [MembershipUpdate]) -> SWIMMessage { SWIMMessage(kind: .ack(probe: 0), updates: updates) }
+
+    /// Signs with `key` while naming `nodeID`.
+    struct Forger: EnvelopeSigner {
+        let nodeID: NodeID
+        let key: NodeIdentity
+        func sign(_ message: [UInt8]) -> [UInt8] { key.sign(message) }
+    }
+
+    @Test func onlyANodeCanAnnounceMoveOrRetireItself() {
+        var swim = instance(a)
+        let forgedAlive = MembershipUpdate.alive(incarnation: 5, endpoint: "10.6.6.6:1", signer: Forger(nodeID: b, key: signer(c)), mesh: .open)
+        let forgedLeft = MembershipUpdate.left(incarnation: 5, signer: Forger(nodeID: b, key: signer(c)), mesh: .open)
+        let phantom = MembershipUpdate.alive(incarnation: 0, endpoint: "10.6.6.6:1", signer: Forger(nodeID: stranger, key: signer(c)), mesh: .open)
+        let out = swim.receive(ack([forgedAlive, forgedLeft, phantom]), from: c, nowMillis: 10)
+        #expect(out.filter { if case .invalidRecord(c, .badSignature) = $0 { true } else { false } }.count == 3)
+        #expect(swim.members.status(of: b) == .alive && swim.members.endpoint(of: b) == testEndpoint(b))
+        #expect(!swim.members.contains(stranger))
+        #expect(swim.rejections[.badSignature] == 3)
+        // The real thing is taken, relayed by anyone.
+        _ = swim.receive(ack([alive(b, 1, endpoint: "10.0.0.2:8000"), alive(stranger)]), from: c, nowMillis: 20)
+        #expect(swim.members.endpoint(of: b) == "10.0.0.2:8000" && swim.members.status(of: stranger) == .alive)
+        // A host name, a wildcard or port 0 is never taken as an endpoint.
+        for endpoint in ["example.org:7946", "0.0.0.0:7946", "10.0.0.9:0", "[::]:7946", "10.0.0.9"] {
+            _ = swim.receive(ack([alive(b, 9, endpoint: endpoint)]), from: c, nowMillis: 30)
+        }
+        #expect(swim.rejections[.badEndpoint] == 5 && swim.members.incarnation(of: b) == 1)
+    }
+
+    @Test func accusationsCountOnlyFromMembersAtTheKnownIncarnation() {
+        var swim = instance(a)
+        _ = swim.receive(ack([suspect(b, 0, by: stranger), dead(b, 0, by: stranger)]), from: stranger, nowMillis: 10)
+        #expect(swim.members.status(of: b) == .alive && swim.rejections[.accuserNotMember] == 2)
+        _ = swim.receive(ack([suspect(b, 7, by: c)]), from: c, nowMillis: 10)
+        #expect(swim.members.status(of: b) == .alive && swim.rejections[.futureIncarnation] == 1)
+        // A forged co-accuser: c's name, d's signature.
+        let forged = MembershipUpdate.suspect(b, incarnation: 0, accuser: Forger(nodeID: c, key: signer(d)), mesh: .open)
+        _ = swim.receive(ack([forged]), from: d, nowMillis: 10)
+        #expect(swim.members.status(of: b) == .alive && swim.rejections[.badSignature] == 1)
+        _ = swim.receive(ack([suspect(b, 0, by: c)]), from: c, nowMillis: 10)
+        #expect(swim.members.status(of: b) == .suspect)
+    }
+
+    /// A dead record is one member's vote: three keep the member suspect (it can still
+    /// refute); the fourth distinct voter declares it dead at once.
+    @Test func deadVotesNeedAQuorumOfDistinctMembers() {
+        let members = (1...8).map { testID(UInt8($0)) }
+        var swim = SWIMInstance(signer: signer(members[0]), endpoint: testEndpoint(members[0]), knownMembers: table(members), seed: 1, nowMillis: 0)
+        let victim = members[7]
+        for voter in members[1...3] {
+            _ = swim.receive(ack([dead(victim, 0, by: voter), dead(victim, 0, by: voter)]), from: voter, nowMillis: 10)
+        }
+        #expect(swim.members.status(of: victim) == .suspect)
+        let changes = swim.receive(ack([dead(victim, 0, by: members[4])]), from: members[4], nowMillis: 20).changes
+        #expect(changes.map(\.status) == [.dead] && swim.members.status(of: victim) == .dead)
+    }
+
+    /// Wire values at the top of the range never trap and never freeze a node out.
+    @Test func incarnationsAtTheMaximumAreRefusedNotTrapped() {
+        var swim = instance(a)
+        _ = swim.receive(ack([suspect(a, .max, by: b), dead(a, .max, by: b), alive(a, .max), left(a, .max)]), from: b, nowMillis: 10)
+        #expect(swim.incarnation == 0)
+        _ = swim.receive(ack([alive(b, .max), left(b, .max), suspect(b, .max, by: c), alive(stranger, .max)]), from: c, nowMillis: 10)
+        #expect(swim.members.incarnation(of: b) == 0 && swim.members.status(of: b) == .alive && !swim.members.contains(stranger))
+        #expect((swim.rejections[.incarnationJump] ?? 0) >= 5)
+        // Within the bound, a node's own earlier life is refuted from above.
+        _ = swim.receive(ack([alive(a, 1_000)]), from: b, nowMillis: 20)
+        #expect(swim.incarnation == 1_001)
+    }
+
+    @Test func profilesAndMembersAreBounded() throws {
+        var settings = SWIMSettings()
+        settings.maxMembers = 6
+        settings.deadRetentionMillis = 5_000
+        var swim = instance(a, settings: settings)
+        let strangers = (70...75).map { testID(UInt8($0)) }
+        _ = swim.receive(ack(strangers.map { alive($0) }), from: b, nowMillis: 10)
+        #expect(swim.members.count == 6 && swim.rejections[.tableFull] == 5)
+        let outsider = try NodeIdentity(seed: [UInt8](repeating: 99, count: 32))
+        let profile = try SignedProfile(profile: sampleProfile(for: outsider.nodeID, version: 1), signer: outsider)
+        #expect(swim.receive(SWIMMessage(kind: .ack(probe: 0), profiles: [profile]), from: b, nowMillis: 10).isEmpty)
+        #expect(swim.profiles.isEmpty && swim.rejections[.profileOfNonMember] == 1)
+        // Departed members are forgotten after the retention time, which makes room again.
+        _ = swim.receive(ack([left(e, 1)]), from: e, nowMillis: 20)
+        var harness = SWIMHarness(swim)
+        harness.run(until: 200_000)
+        #expect(!harness.swim.members.contains(e))
+    }
+}
