@@ -7,19 +7,25 @@ import Foundation
 /// next block (written and fsync'd) before it reaches it. A restart starts at the ceiling,
 /// above anything the previous run sent, so peers' replay windows accept it at once while a
 /// recorded datagram of the previous run stays a replay.
-struct SequenceCounter {
-    static let fileName = "sequence"
-    static let block: UInt64 = 1 << 16
+public struct SequenceCounter: Sendable {
+    public static let fileName = "sequence"
+    public static let block: UInt64 = 1 << 16
 
-    let path: String
-    private(set) var next: UInt64
+    public let path: String
+    public private(set) var next: UInt64
     private var ceiling: UInt64
 
-    init(directory: URL) throws {
+    public init(directory: URL) throws {
         path = directory.appendingPathComponent(Self.fileName).path
-        let stored = FileManager.default.contents(atPath: path)
-            .flatMap { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
-            .flatMap { UInt64($0) } ?? 0
+        var stored: UInt64 = 0
+        if let contents = FileManager.default.contents(atPath: path) {
+            let text = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let value = UInt64(text) else {
+                // Starting over at zero would make peers drop every datagram as stale.
+                throw NodeError.startup("sequence counter \(path) is corrupt ('\(text.prefix(40))'); restore it or start with a new identity")
+            }
+            stored = value
+        }
         guard stored < UInt64.max - Self.block * 2 else {
             throw NodeError.startup("sequence counter \(path) is exhausted (\(stored)); delete it only with a new identity")
         }
@@ -29,7 +35,7 @@ struct SequenceCounter {
     }
 
     /// The next sequence number (reserves another block on disk when needed).
-    mutating func take() throws -> UInt64 {
+    public mutating func take() throws -> UInt64 {
         if next >= ceiling { try reserve() }
         defer { next += 1 }
         return next
