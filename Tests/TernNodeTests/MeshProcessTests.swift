@@ -18,6 +18,10 @@ import TernNode
         let directory: NodeDirectory
         let listen: HostPort
         let bootstrap: HostPort
+        /// More `tern node start` flags (e.g. `--mesh-key FILE`); `bootstrapEntry` replaces
+        /// the plain bootstrap address (e.g. with a pinned node id).
+        var extraArguments: [String] = []
+        var bootstrapEntry: String?
         var process: Process?
 
         init(root: URL, index: Int, listen: HostPort, bootstrap: HostPort) {
@@ -31,7 +35,8 @@ import TernNode
             let p = Process()
             p.executableURL = MeshProcessTests.ternBinary
             p.arguments = ["node", "start", "--data", directory.url.path, "--listen", listen.description,
-                           "--bootstrap", bootstrap.description, "--period-ms", "500", "--log-level", "warning"]
+                           "--bootstrap", bootstrapEntry ?? bootstrap.description, "--period-ms", "500", "--log-level", "warning"]
+                + extraArguments
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
