@@ -7,14 +7,21 @@ struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     let maxPayload: Int
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+        guard let frame = try Self.takeFrame(from: &buffer, maxPayload: maxPayload) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    /// Takes one whole frame's payload off the front of `buffer`, or nil while it is
+    /// incomplete. Pure, so the handshake fuzz target cuts its input with this very code.
+    static func takeFrame(from buffer: inout ByteBuffer, maxPayload: Int) throws -> ByteBuffer? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         guard Int(length) <= maxPayload else {
             throw TransportError.frameTooLarge(size: Int(length), limit: maxPayload)
         }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
-        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
-        return .continue
+        return buffer.readSlice(length: Int(length))!
     }
 }
 

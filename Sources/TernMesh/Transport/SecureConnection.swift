@@ -157,6 +157,12 @@ public actor SecureConnection {
         return frame.readBytes(length: frame.readableBytes) ?? []
     }
 
+    /// Largest frame payload on the wire: `maxFrameSize` bytes of plaintext plus the
+    /// stream's authentication tag.
+    static func wireFrameLimit(maxFrameSize: Int) -> Int {
+        maxFrameSize + Int(crypto_secretstream_xchacha20poly1305_abytes())
+    }
+
     /// Socket-level errors surface as `connectionClosed`; protocol errors keep their reason.
     private static func transportError(_ error: any Error) -> any Error {
         error is TransportError ? error : TransportError.connectionClosed
@@ -167,8 +173,8 @@ extension ChannelPipeline.SynchronousOperations {
     /// Frame decoding (ciphertext limit = plaintext limit + the stream's tag overhead) and
     /// delivery of frames into `inbox`.
     func addFrameHandlers(maxFrameSize: Int, inbox: AsyncThrowingStream<ByteBuffer, Error>.Continuation) throws {
-        let overhead = Int(crypto_secretstream_xchacha20poly1305_abytes())
-        try addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(maxPayload: maxFrameSize + overhead)))
+        let maxPayload = SecureConnection.wireFrameLimit(maxFrameSize: maxFrameSize)
+        try addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(maxPayload: maxPayload)))
         try addHandler(FrameInboxHandler(inbox: inbox))
     }
 }
