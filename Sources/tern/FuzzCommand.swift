@@ -10,18 +10,13 @@ struct FuzzCommand: ParsableCommand {
         commandName: "fuzz",
         abstract: "Feed a decoder mutated and random inputs; fail if one breaks an invariant.",
         discussion: """
-            Each iteration feeds the decoder either a mutation of a valid sample (bit flips,
-            boundary bytes, inserted, deleted or duplicated ranges, truncation, two samples
-            spliced, length and count fields overwritten with huge values) or random bytes.
-            Decoders must accept or reject every input: a crash kills this process. Where the
-            format promises it, accepted inputs are checked too (they re-encode to the same
-            bytes; only really signed data verifies). The same --seed gives the same inputs.
+            Each iteration feeds the decoder either a mutation of a valid sample (bit flips, boundary bytes, inserted, deleted or duplicated ranges, truncation, two samples spliced, length and count fields overwritten with huge values) or random bytes. Decoders must accept or reject every input: a crash kills this process. Where the format promises it, accepted inputs are checked too (they re-encode to the same bytes; only really signed data verifies). The same --seed gives the same inputs.
 
             Targets:
             \(FuzzCatalog.entries.map { "  \($0.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
               all           every target in turn
 
-            Exits with status 1 if any input broke an invariant, printing it in hex.
+            Exits with status 1 if an input broke an invariant, and prints the first few in hex.
             """
     )
 
@@ -48,7 +43,6 @@ struct FuzzCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
             print(String(decoding: try encoder.encode(reports), as: UTF8.self))
         } else {
             printTables(reports)

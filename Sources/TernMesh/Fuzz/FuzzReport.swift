@@ -6,6 +6,10 @@ public struct FuzzReport: Codable, Equatable, Sendable {
         public var iteration: Int
         public var reason: String
         public var inputHex: String
+
+        enum CodingKeys: String, CodingKey {
+            case iteration, reason, inputHex = "input_hex"
+        }
     }
 
     /// Violations kept in full; later ones are only counted.
@@ -22,6 +26,13 @@ public struct FuzzReport: Codable, Equatable, Sendable {
     public var firstViolations: [Violation] = []
     public var seconds = 0.0
     public var inputsPerSecond = 0.0
+
+    /// snake_case in JSON, like every `tern … --json`, spelled out so outcome labels (keys
+    /// of a dictionary) are never converted.
+    enum CodingKeys: String, CodingKey {
+        case target, seed, iterations, accepted, rejected, violations, outcomes, seconds
+        case firstViolations = "first_violations", inputsPerSecond = "inputs_per_second"
+    }
 
     public init(target: String, seed: UInt64, iterations: Int) {
         self.target = target

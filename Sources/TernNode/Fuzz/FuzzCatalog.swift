@@ -6,25 +6,25 @@ import TernMesh
 public enum FuzzCatalog {
     public struct Entry: Sendable {
         public let name: String
-        /// One line for `tern fuzz --help`: which decoder, fed what.
+        /// One short line for `tern fuzz --help` (under 64 characters): which decoder, fed what.
         public let summary: String
         public let make: @Sendable () throws -> any FuzzTarget
     }
 
     public static let entries: [Entry] = [
-        Entry(name: "envelope", summary: "gossip datagrams: GossipEnvelope.parse and EnvelopeVerifier (signature, clock, replay)",
+        Entry(name: "envelope", summary: "gossip datagrams: GossipEnvelope.parse, EnvelopeVerifier",
               make: { EnvelopeFuzzTarget() }),
-        Entry(name: "swim-message", summary: "envelope bodies: SWIMMessage(decoding:) with piggybacked records and profiles",
+        Entry(name: "swim-message", summary: "envelope bodies: SWIMMessage(decoding:), records, profiles",
               make: { SWIMMessageFuzzTarget() }),
         Entry(name: "snapshot", summary: "push-pull frames: MembershipSnapshot.decodeFragment",
               make: { SnapshotFuzzTarget() }),
-        Entry(name: "profile", summary: "hardware profiles: HardwareProfile(decoding:) and SignedProfile signature checks",
+        Entry(name: "profile", summary: "HardwareProfile(decoding:), SignedProfile signatures",
               make: { ProfileFuzzTarget() }),
-        Entry(name: "handshake", summary: "a new TCP stream: frame decoder, secure handshake hello and auth, encrypted frames",
+        Entry(name: "handshake", summary: "new TCP streams: framing, handshake hello and auth, frames",
               make: { HandshakeFuzzTarget() }),
-        Entry(name: "control", summary: "control API JSON (join body, replies) and the node's JSON files",
+        Entry(name: "control", summary: "control API JSON bodies and the node's JSON files",
               make: { try ControlFuzzTarget() }),
-        Entry(name: "gguf", summary: "model files: GGUFFile(bytes:), ModelSummary and the tokenizer",
+        Entry(name: "gguf", summary: "model files: GGUFFile(bytes:), ModelSummary, tokenizer",
               make: { try ModelFileFuzzTarget() }),
     ]
 
