@@ -20,6 +20,9 @@ public enum GossipEndpoint {
         guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
               let port = Int(portText), (1...65_535).contains(port) else { return nil }
         var host = String(text[..<colon])
+        // inet_pton reads a C string, which ends at the first NUL: "10.0.0.1\0junk" would
+        // pass as 10.0.0.1 while the whole text is stored and gossiped on.
+        guard !host.utf8.contains(0) else { return nil }
         let bracketed = host.hasPrefix("[") && host.hasSuffix("]")
         if bracketed { host = String(host.dropFirst().dropLast()) }
         if bracketed {

@@ -48,15 +48,15 @@ final class StagedFrameDecoder: ChannelDuplexHandler {
         guard var buffer = cumulation else { return }
         cumulation = nil
         var sliced = false
-        while !failed, let limit = nextLimit,
-              let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) {
-            guard Int(length) <= limit else {
-                fail(context: context, error: TransportError.frameTooLarge(size: Int(length), limit: limit))
+        while !failed, let limit = nextLimit {
+            let frame: ByteBuffer
+            do {
+                guard let taken = try LengthPrefixedFrameDecoder.takeFrame(from: &buffer, maxPayload: limit) else { break }
+                frame = taken
+            } catch {
+                fail(context: context, error: error)
                 return
             }
-            guard buffer.readableBytes >= 4 + Int(length) else { break }
-            buffer.moveReaderIndex(forwardBy: 4)
-            let frame = buffer.readSlice(length: Int(length))!
             if !upcoming.isEmpty { upcoming.removeFirst() }
             sliced = true
             context.fireChannelRead(wrapInboundOut(frame))
@@ -176,5 +176,19 @@ extension ByteBuffer {
         buffer.writeInteger(UInt32(payload.count))
         buffer.writeBytes(payload)
         return buffer
+    }
+}
+
+/// The framing rule itself, `u32 big-endian length ‖ payload`, as a pure function: the
+/// channel handler above and the handshake fuzz target cut bytes with this very code.
+enum LengthPrefixedFrameDecoder {
+    /// Takes one whole frame's payload off the front of `buffer`, or nil while it is
+    /// incomplete. A length over `maxPayload` throws as soon as its 4 bytes are there.
+    static func takeFrame(from buffer: inout ByteBuffer, maxPayload: Int) throws -> ByteBuffer? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        guard Int(length) <= maxPayload else { throw TransportError.frameTooLarge(size: Int(length), limit: maxPayload) }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        return buffer.readSlice(length: Int(length))!
     }
 }

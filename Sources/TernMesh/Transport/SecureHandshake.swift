@@ -53,11 +53,19 @@ final class SecureHandshake {
     private var receiveKey: [UInt8] = []
     private var sendKey: [UInt8] = []
 
-    init(role: Role, identity: TransportIdentity) {
+    /// `ephemeralSeed` is for the handshake fuzz target only: a fixed ephemeral key makes
+    /// its recorded handshakes replay byte for byte. Live connections never pass one and
+    /// always draw fresh keys.
+    init(role: Role, identity: TransportIdentity, ephemeralSeed: [UInt8]? = nil) {
         Sodium.ensureInitialized()
         self.role = role
         self.identity = identity
-        crypto_kx_keypair(&ephemeralPublic, &ephemeralSecret)
+        if let ephemeralSeed {
+            precondition(ephemeralSeed.count == Int(crypto_kx_seedbytes()), "an X25519 seed is 32 bytes")
+            crypto_kx_seed_keypair(&ephemeralPublic, &ephemeralSecret, ephemeralSeed)
+        } else {
+            crypto_kx_keypair(&ephemeralPublic, &ephemeralSecret)
+        }
     }
 
     deinit {
