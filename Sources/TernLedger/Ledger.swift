@@ -44,14 +44,16 @@ public struct Ledger: Sendable {
 
     /// Inserts the peer, or updates every column of a known one except `firstSeen`.
     public func upsertPeer(_ peer: PeerRecord) throws {
-        try writer.write { db in
-            if let known = try PeerRecord.fetchOne(db, key: peer.nodeID) {
-                var updated = peer
-                updated.firstSeen = known.firstSeen
-                try updated.update(db)
-            } else {
-                try peer.insert(db)
-            }
+        try writer.write { db in try Self.upsert(peer, in: db) }
+    }
+
+    static func upsert(_ peer: PeerRecord, in db: Database) throws {
+        if let known = try PeerRecord.fetchOne(db, key: peer.nodeID) {
+            var updated = peer
+            updated.firstSeen = known.firstSeen
+            try updated.update(db)
+        } else {
+            try peer.insert(db)
         }
     }
 
@@ -104,13 +106,13 @@ public struct Ledger: Sendable {
     /// node (gossip delivers profiles out of order). Returns whether it was stored.
     @discardableResult
     public func storeProfile(_ profile: ProfileRecord) throws -> Bool {
-        try writer.write { db in
-            if let held = try ProfileRecord.fetchOne(db, key: profile.nodeID), held.version >= profile.version {
-                return false
-            }
-            try profile.save(db)
-            return true
-        }
+        try writer.write { db in try Self.store(profile, in: db) }
+    }
+
+    static func store(_ profile: ProfileRecord, in db: Database) throws -> Bool {
+        if let held = try ProfileRecord.fetchOne(db, key: profile.nodeID), held.version >= profile.version { return false }
+        try profile.save(db)
+        return true
     }
 
     public func profile(nodeID: String) throws -> ProfileRecord? {
@@ -213,16 +215,9 @@ extension Ledger {
                     try MembershipEventRecord(nodeID: nodeID, fromState: from, toState: to, incarnation: incarnation, at: at)
                         .insert(db)
                 case let .profile(profile):
-                    if let held = try ProfileRecord.fetchOne(db, key: profile.nodeID), held.version >= profile.version { continue }
-                    try profile.save(db)
+                    _ = try Self.store(profile, in: db)
                 case let .selfRow(peer):
-                    if let known = try PeerRecord.fetchOne(db, key: peer.nodeID) {
-                        var updated = peer
-                        updated.firstSeen = known.firstSeen
-                        try updated.update(db)
-                    } else {
-                        try peer.insert(db)
-                    }
+                    try Self.upsert(peer, in: db)
                 }
             }
         }

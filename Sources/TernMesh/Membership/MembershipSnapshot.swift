@@ -24,31 +24,33 @@ public struct MembershipSnapshot: Equatable, Sendable {
     /// profile count, each profile as a `blob` (see docs/protocol.md §6).
     public func fragments(maxBytes: Int = defaultFragmentBytes) -> [[UInt8]] {
         var out: [[UInt8]] = []
-        var members: [[UInt8]] = [], profiles: [[UInt8]] = [], size = 8
+        // lists[0]: member records, lists[1]: profiles, each entry encoded.
+        var lists: [[[UInt8]]] = [[], []], size = 8
         func flush() {
             var writer = WireWriter(capacity: size)
-            writer.u32(UInt32(members.count))
-            for entry in members { writer.blob(entry) }
-            writer.u32(UInt32(profiles.count))
-            for entry in profiles { writer.blob(entry) }
+            for list in lists {
+                writer.u32(UInt32(list.count))
+                for entry in list { writer.blob(entry) }
+            }
             out.append(writer.bytes)
-            (members, profiles, size) = ([], [], 8)
+            (lists, size) = ([[], []], 8)
         }
-        for member in self.members {
+        func add(_ entry: [UInt8], to list: Int) {
+            if size + 2 + entry.count > maxBytes || lists[list].count == Self.maxEntriesPerFragment { flush() }
+            lists[list].append(entry)
+            size += 2 + entry.count
+        }
+        for member in members {
             var writer = WireWriter(capacity: member.wireSize)
             member.write(to: &writer)
-            if size + 2 + writer.bytes.count > maxBytes || members.count == Self.maxEntriesPerFragment { flush() }
-            members.append(writer.bytes)
-            size += 2 + writer.bytes.count
+            add(writer.bytes, to: 0)
         }
-        for profile in self.profiles {
+        for profile in profiles {
             var writer = WireWriter(capacity: profile.wireSize)
             profile.write(to: &writer)
-            if size + 2 + writer.bytes.count > maxBytes || profiles.count == Self.maxEntriesPerFragment { flush() }
-            profiles.append(writer.bytes)
-            size += 2 + writer.bytes.count
+            add(writer.bytes, to: 1)
         }
-        if !members.isEmpty || !profiles.isEmpty || out.isEmpty { flush() }
+        if lists.contains(where: { !$0.isEmpty }) || out.isEmpty { flush() }
         return out
     }
 
@@ -63,36 +65,36 @@ public struct MembershipSnapshot: Equatable, Sendable {
     /// bytes) throws.
     public static func decodeFragment(_ bytes: [UInt8]) throws(WireError) -> Fragment {
         var reader = WireReader(bytes)
-        var snapshot = MembershipSnapshot()
         var skipped = 0
-        let memberCount = Int(try reader.u32("snapshot member count"))
-        guard memberCount <= maxEntriesPerFragment, memberCount * 2 <= reader.remaining else {
-            throw .tooLong(field: "snapshot members", length: memberCount, limit: min(maxEntriesPerFragment, reader.remaining / 2))
+        let members = try entries(&reader, "snapshot members", skipped: &skipped) { (inner: inout WireReader) throws(WireError) in
+            try MembershipUpdate.read(from: &inner)
         }
-        for _ in 0..<memberCount {
-            let entry = try reader.blob("snapshot member", maxBytes: Int(UInt16.max))
-            var inner = WireReader(entry)
-            if let member = try? MembershipUpdate.read(from: &inner), inner.remaining == 0 {
-                snapshot.members.append(member)
-            } else {
-                skipped += 1
-            }
-        }
-        let profileCount = Int(try reader.u32("snapshot profile count"))
-        guard profileCount <= maxEntriesPerFragment, profileCount * 2 <= reader.remaining else {
-            throw .tooLong(field: "snapshot profiles", length: profileCount, limit: min(maxEntriesPerFragment, reader.remaining / 2))
-        }
-        for _ in 0..<profileCount {
-            let entry = try reader.blob("snapshot profile", maxBytes: Int(UInt16.max))
-            var inner = WireReader(entry)
-            if let profile = try? SignedProfile.read(from: &inner), inner.remaining == 0 {
-                snapshot.profiles.append(profile)
-            } else {
-                skipped += 1
-            }
+        let profiles = try entries(&reader, "snapshot profiles", skipped: &skipped) { (inner: inout WireReader) throws(WireError) in
+            try SignedProfile.read(from: &inner)
         }
         try reader.expectEnd()
-        return Fragment(snapshot: snapshot, skippedEntries: skipped)
+        return Fragment(snapshot: MembershipSnapshot(members: members, profiles: profiles), skippedEntries: skipped)
+    }
+
+    /// A `u32` count, then that many length-prefixed entries; an entry `parse` rejects (or
+    /// leaves bytes of) is skipped and counted in `skipped`. The count is checked against
+    /// what the remaining bytes could hold before anything is reserved.
+    private static func entries<Entry>(_ reader: inout WireReader, _ field: String, skipped: inout Int,
+                                       _ parse: (inout WireReader) throws(WireError) -> Entry) throws(WireError) -> [Entry] {
+        let count = Int(try reader.u32(field + " count"))
+        guard count <= maxEntriesPerFragment, count * 2 <= reader.remaining else {
+            throw .tooLong(field: field, length: count, limit: min(maxEntriesPerFragment, reader.remaining / 2))
+        }
+        var out: [Entry] = []
+        for _ in 0..<count {
+            var inner = WireReader(try reader.blob(field, maxBytes: Int(UInt16.max)))
+            if let entry = try? parse(&inner), inner.remaining == 0 {
+                out.append(entry)
+            } else {
+                skipped += 1
+            }
+        }
+        return out
     }
 
     /// Bytes all fragments take (for the simulator's accounting), without encoding.
