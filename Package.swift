@@ -33,11 +33,13 @@ let package = Package(
         // Hot kernels in C: one scalar reference per op, one file per ISA variant,
         // picked at run time with __attribute__((target)) + CPU feature checks.
         .target(name: "CTernary"),
+        // The few pure helpers every layer shares (the seeded generator), below everything.
+        .target(name: "TernSupport"),
         .target(name: "TernKernels", dependencies: ["CTernary"]),
-        .target(name: "TernModel", dependencies: ["TernKernels"]),
-        .target(name: "TernTrain", dependencies: ["TernModel", "TernKernels"]),
+        .target(name: "TernModel", dependencies: ["TernKernels", "TernSupport"]),
+        .target(name: "TernTrain", dependencies: ["TernModel", "TernKernels", "TernSupport"]),
         .target(name: "TernMesh", dependencies: [
-            "CSodium",
+            "CSodium", "TernSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -46,21 +48,21 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "TernNode", dependencies: [
-            "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
+            "TernSupport", "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tern", dependencies: [
-            "TernNode", "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
+            "TernSupport", "TernNode", "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TernKernelsTests", dependencies: ["TernKernels", "CTernary", "TernSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TernModelTests", dependencies: ["TernModel"]),
-        .testTarget(name: "TernMeshTests", dependencies: ["TernMesh"]),
+        .testTarget(name: "TernMeshTests", dependencies: ["TernMesh", "TernSupport"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
         .testTarget(name: "TernTrainTests", dependencies: ["TernTrain"]),
-        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger", "TernKernels"]),
+        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger", "TernSupport", "TernKernels"]),
     ]
 )

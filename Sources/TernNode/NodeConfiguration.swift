@@ -114,8 +114,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// The device class override, validated.
     public func deviceClassOverride() throws -> DetectedHardware.DeviceClass? {
         guard let deviceClass else { return nil }
-        let wanted = deviceClass.lowercased().replacingOccurrences(of: "-", with: "")
-        guard let parsed = DetectedHardware.DeviceClass.allCases.first(where: { $0.rawValue.lowercased() == wanted }) else {
+        guard let parsed = DeviceClass(name: deviceClass) else {
             throw NodeError.badConfiguration(
                 path: "deviceClass",
                 reason: "'\(deviceClass)' is not one of server, desktop, laptop, phone-class")

@@ -20,29 +20,10 @@ public enum ProfileBuilder {
             gpus: hardware.gpus.prefix(HardwareProfile.maxGPUs).map {
                 HardwareProfile.GPU(vendor: $0.vendor, name: String($0.name.prefix(60)), memoryBytes: $0.memoryBytes ?? 0)
             },
-            deviceClass: deviceClass(hardware.deviceClass),
+            deviceClass: hardware.deviceClass,
             ternaryGOPS: ternaryGOPS, memoryGBPerSecond: memoryGBPerSecond,
             modelHashes: modelHashes, adapterHashes: adapterHashes,
             loadPercent: UInt8(min(100, max(0, Int(load.rounded())))))
-    }
-
-    static func deviceClass(_ detected: DetectedHardware.DeviceClass) -> HardwareProfile.DeviceClass {
-        switch detected {
-        case .server: .server
-        case .desktop: .desktop
-        case .laptop: .laptop
-        case .phoneClass: .phoneClass
-        }
-    }
-
-    /// The name users see: server, desktop, laptop, phone-class.
-    public static func name(of deviceClass: HardwareProfile.DeviceClass) -> String {
-        switch deviceClass {
-        case .server: "server"
-        case .desktop: "desktop"
-        case .laptop: "laptop"
-        case .phoneClass: "phone-class"
-        }
     }
 
     /// The ledger row for a verified, signed profile.
@@ -54,7 +35,7 @@ public enum ProfileBuilder {
         return ProfileRecord(
             nodeID: p.nodeID.hex, version: Int64(clamping: p.profileVersion),
             signedBytes: Data(signed.encodedProfile + signed.signature),
-            deviceClass: name(of: p.deviceClass), cores: Int(p.cores),
+            deviceClass: p.deviceClass.name, cores: Int(p.cores),
             ramBytes: Int64(clamping: p.ramTotalBytes), isa: p.isaFeatures, gpusJSON: gpusJSON,
             gops: p.ternaryGOPS > 0 ? p.ternaryGOPS : nil, receivedAt: receivedAt)
     }

@@ -1,3 +1,4 @@
+import TernSupport
 import Foundation
 import TernKernels
 import TernMesh

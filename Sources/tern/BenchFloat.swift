@@ -1,3 +1,4 @@
+import TernSupport
 import ArgumentParser
 import Foundation
 import TernKernels

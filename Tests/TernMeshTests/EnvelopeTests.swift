@@ -1,3 +1,4 @@
+import TernSupport
 import Testing
 import TernMesh
 

@@ -1,3 +1,4 @@
+import TernSupport
 import Foundation
 import NIOCore
 import Testing

@@ -1,3 +1,5 @@
+import TernSupport
+
 /// Makes fuzz inputs: mostly valid samples with a few mutations stacked on them, sometimes
 /// purely random bytes, now and then a sample unchanged (so the accepting path and its
 /// invariants run too). Seeded: the same samples and seed give the same inputs, so any

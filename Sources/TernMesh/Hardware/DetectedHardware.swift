@@ -1,11 +1,7 @@
 /// What this machine has, as read from the operating system: the raw material of the
 /// node's signed hardware profile.
 public struct DetectedHardware: Sendable, Equatable, Codable {
-    /// Coarse kind of machine, used to decide what work to offer it (a laptop on battery
-    /// should not be handed a long fine-tune).
-    public enum DeviceClass: String, Sendable, Codable, CaseIterable {
-        case server, desktop, laptop, phoneClass
-    }
+    public typealias DeviceClass = TernMesh.DeviceClass
 
     public struct GPU: Sendable, Equatable, Codable {
         /// PCI vendor name ("NVIDIA", "AMD", "Intel", …) or the hex id when unknown.

@@ -1,3 +1,5 @@
+import TernSupport
+
 /// SWIM's randomised round-robin probe order without storing a list: each round walks the
 /// member slots in the order `(a·i + b) mod n` for a random `a` coprime to `n` and a random
 /// `b` — a fresh permutation per round in O(1) memory, so every member is probed once per

@@ -1,3 +1,5 @@
+import TernSupport
+
 /// SWIM membership with the Lifeguard extensions, as a pure state machine that trusts no
 /// peer.
 ///

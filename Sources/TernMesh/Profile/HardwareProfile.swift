@@ -19,9 +19,7 @@ public struct HardwareProfile: Equatable, Sendable {
     public static let maxNameBytes = 128
     public static let maxFeatureBytes = 32
 
-    public enum DeviceClass: UInt8, CaseIterable, Sendable {
-        case server = 0, desktop = 1, laptop = 2, phoneClass = 3
-    }
+    public typealias DeviceClass = TernMesh.DeviceClass
 
     public struct GPU: Equatable, Sendable {
         public var vendor: String

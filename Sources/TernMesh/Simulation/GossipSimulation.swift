@@ -1,3 +1,5 @@
+import TernSupport
+
 /// A deterministic in-process network of `SWIMInstance`s: virtual time, per-message loss,
 /// random latency, and churn (nodes crash, stay down, restart with the same identity).
 ///

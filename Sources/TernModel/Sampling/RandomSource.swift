@@ -1,18 +1,13 @@
+import TernSupport
+
 /// xoshiro256** seeded through SplitMix64: a small, fast, reproducible generator, so a
 /// given seed samples the same tokens on every platform and Swift version.
 public struct RandomSource: RandomNumberGenerator, Sendable, Equatable {
     private var state: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
-        var s = seed
-        func splitMix() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        var expander = SplitMix64(seed: seed)
+        state = (expander.next(), expander.next(), expander.next(), expander.next())
     }
 
     public mutating func next() -> UInt64 {

@@ -1,3 +1,4 @@
+import TernSupport
 import TernKernels
 
 /// Inverted dropout on the input of every LoRA branch (PEFT's `lora_dropout`):
@@ -28,14 +29,8 @@ public struct LoRADropout: Sendable, Equatable {
                     key: Self.mix(Self.mix(Self.mix(seed) ^ UInt64(truncatingIfNeeded: step)) ^ UInt64(truncatingIfNeeded: microBatch)))
     }
 
-    /// SplitMix64's output function: a bijection of 64-bit words whose every output bit
-    /// depends on every input bit, so consecutive counters give independent-looking words.
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    /// SplitMix64's output function (see `SplitMix64.mix`).
+    static func mix(_ x: UInt64) -> UInt64 { SplitMix64.mix(x) }
 }
 
 /// One micro-batch's dropout mask over every LoRA site: a pure function of its key.
