@@ -292,4 +292,26 @@ import TernMesh
         harness.run(until: 200_000)
         #expect(!harness.swim.members.contains(e))
     }
+
+    /// A stranger that pings often gets acks without gossip, so it cannot use up the sends
+    /// each broadcast is allowed; and a member still holding an accusation this node already
+    /// refuted gets the current alive record again.
+    @Test func strangersCannotDrainGossipAndStaleAccusationsGetTheRefutationAgain() {
+        var swim = instance(a)
+        _ = swim.receive(ack([suspect(a, 0, by: b)]), from: b, nowMillis: 10)
+        #expect(swim.incarnation == 1)
+        for probe in 0..<20 {
+            let replies = swim.receive(SWIMMessage(kind: .ping(probe: UInt32(probe))), from: stranger, nowMillis: 20).sends
+            #expect(replies.count == 1 && replies[0].message.updates.isEmpty && replies[0].message.profiles.isEmpty)
+        }
+        // The refutation is still queued for the members.
+        let toMember = swim.receive(SWIMMessage(kind: .ping(probe: 99)), from: c, nowMillis: 30).sends
+        #expect(toMember.first?.message.updates.contains(alive(a, 1)) == true)
+        // Drain it, then show a member the old accusation again: the alive record comes back.
+        for probe in 0..<20 { _ = swim.receive(SWIMMessage(kind: .ping(probe: UInt32(probe))), from: d, nowMillis: 40) }
+        #expect(swim.receive(SWIMMessage(kind: .ping(probe: 1)), from: d, nowMillis: 50).sends.first?.message.updates.isEmpty == true)
+        let reply = swim.receive(SWIMMessage(kind: .ping(probe: 2), updates: [suspect(a, 0, by: b)]), from: b, nowMillis: 60).sends
+        #expect(reply.first?.message.updates.contains(alive(a, 1)) == true)
+        #expect(swim.incarnation == 1)
+    }
 }

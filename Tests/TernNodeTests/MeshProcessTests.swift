@@ -21,6 +21,8 @@ import TernNode
         /// More `tern node start` flags (e.g. `--mesh-key FILE`); `bootstrapEntry` replaces
         /// the plain bootstrap address (e.g. with a pinned node id).
         var extraArguments: [String] = []
+        /// SWIM protocol period: short, so failures are detected within a test's patience.
+        var periodMillis = 500
         var bootstrapEntry: String?
         var process: Process?
 
@@ -35,7 +37,7 @@ import TernNode
             let p = Process()
             p.executableURL = MeshProcessTests.ternBinary
             p.arguments = ["node", "start", "--data", directory.url.path, "--listen", listen.description,
-                           "--bootstrap", bootstrapEntry ?? bootstrap.description, "--period-ms", "500", "--log-level", "warning"]
+                           "--bootstrap", bootstrapEntry ?? bootstrap.description, "--period-ms", "\(periodMillis)", "--log-level", "warning"]
                 + extraArguments
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice

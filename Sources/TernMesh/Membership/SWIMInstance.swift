@@ -185,11 +185,11 @@ public struct SWIMInstance: Sendable {
         for profile in incoming.profiles { learn(profile, from: sender, into: &out) }
         switch incoming.kind {
         case let .ping(id):
-            out.append(.send(message(.ack(probe: id)), to: sender))
+            out.append(.send(message(.ack(probe: id), to: sender), to: sender))
         case let .pingRequest(id, target):
             guard target != me, target != sender, members.status(of: sender)?.isLive == true,
                   members.status(of: target)?.isLive == true, relays.count < 64 else {
-                out.append(.send(message(.nack(probe: id)), to: sender))
+                out.append(.send(message(.nack(probe: id), to: sender), to: sender))
                 break
             }
             let relayID = allocateProbeID()
@@ -398,7 +398,17 @@ public struct SWIMInstance: Sendable {
     /// at its current incarnation makes it announce a higher incarnation. Having to refute
     /// is a sign of poor local health.
     private mutating func refuteIfNeeded(_ update: MembershipUpdate, from sender: NodeID, into out: inout [SWIMDirective]) {
-        guard !hasLeft, update.incarnation >= incarnation else { return }
+        guard !hasLeft else { return }
+        guard update.incarnation >= incarnation else {
+            // An accusation this node has already refuted: the sender missed the refutation
+            // (its sends may all have gone elsewhere), so gossip the current alive record
+            // afresh rather than let the old suspicion run out.
+            if update.status == .suspect || update.status == .dead, members.status(of: sender)?.isLive == true,
+               let current = members.aliveRecord(of: me) {
+                broadcasts.enqueue(.membership(current))
+            }
+            return
+        }
         switch update.status {
         case .alive:
             guard update.incarnation > incarnation else { return }
@@ -468,15 +478,23 @@ public struct SWIMInstance: Sendable {
 
     // MARK: Helpers
 
-    /// A message of `kind` with as many queued broadcasts as fit. When pinging a suspect
-    /// the accusation goes first, so the target can refute it at once (Lifeguard's buddy system).
+    /// A message of `kind` with as many queued broadcasts as fit. To a member believed
+    /// suspect or dead the accusation goes first, so it can refute at once (Lifeguard's buddy
+    /// system, which also heals a partition); a message `to` anyone but a live member
+    /// carries no other gossip.
     private mutating func message(_ kind: SWIMMessage.Kind, to target: NodeID? = nil) -> SWIMMessage {
         var outgoing = SWIMMessage(kind: kind)
         var budget = min(settings.maxPiggybackBytes, GossipEnvelope.maxBodyBytes - outgoing.headerSize)
-        if let target, members.status(of: target) == .suspect, let accusation = members.verdict(of: target), accusation.wireSize <= budget {
+        let targetStatus = target.flatMap { members.status(of: $0) }
+        if let target, targetStatus == .suspect || targetStatus == .dead,
+           let accusation = members.verdict(of: target), accusation.wireSize <= budget {
             outgoing.updates.append(accusation)
             budget -= accusation.wireSize
         }
+        // Gossip rides only on messages to live members. Each broadcast is sent a limited
+        // number of times, so a stranger (or a dead member) that pings this node often must
+        // not be able to use those sends up, starving the members of news.
+        if target != nil && targetStatus?.isLive != true { return outgoing }
         for broadcast in broadcasts.take(budget: budget, limit: settings.retransmitLimit(groupSize: members.liveCount)) {
             switch broadcast {
             case let .membership(update): outgoing.updates.append(update)
