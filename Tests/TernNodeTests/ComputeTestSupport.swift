@@ -13,7 +13,10 @@ struct ConditionTimedOut: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` until it holds; throws once `timeout` has passed.
-func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+/// The default deadline is long: in the full suite, synchronous model tests hold the
+/// cooperative pool (both threads on a 2-core machine) for seconds at a time, and the
+/// tasks that submit work and this poll wait for it like anything else on the pool.
+func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw ConditionTimedOut(what: what) }
