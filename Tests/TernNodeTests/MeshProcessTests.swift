@@ -136,12 +136,12 @@ import TernNode
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let ping = SWIMMessage(kind: .ping(probe: 7)).encoded()
         let forged = GossipEnvelope.seal(body: ping, sequence: now << 16, timestampMillis: now,
-                                         signer: Impersonator(nodeID: victimNode, attacker: attacker))
+                                         signer: MeshAttackTests.Forger(nodeID: victimNode, key: attacker))
         let genuine = GossipEnvelope.seal(body: ping, sequence: now << 16, timestampMillis: now, signer: attacker)
         // A genuine envelope carrying an alive record for a made-up member, signed by the
         // attacker instead of the member: it must never be admitted.
         let phantom = try NodeIdentity.generate()
-        let phantomRecord = MembershipUpdate.alive(incarnation: 0, endpoint: "127.0.0.1:9", signer: Impersonator(nodeID: phantom.nodeID, attacker: attacker), mesh: .open)
+        let phantomRecord = MembershipUpdate.alive(incarnation: 0, endpoint: "127.0.0.1:9", signer: MeshAttackTests.Forger(nodeID: phantom.nodeID, key: attacker), mesh: .open)
         let phantomClaim = GossipEnvelope.seal(body: SWIMMessage(kind: .ping(probe: 8), updates: [phantomRecord]).encoded(),
                                                sequence: (now << 16) + 1, timestampMillis: now, signer: attacker)
         try await udp.send(Array("not a tern packet".utf8), to: target)
@@ -183,11 +183,4 @@ import TernNode
         #expect(states.contains(.dead))
         #expect(states.last == .alive)
     }
-}
-
-/// Claims to be `nodeID` but signs with the attacker's key: a forged envelope.
-private struct Impersonator: EnvelopeSigner {
-    let nodeID: NodeID
-    let attacker: NodeIdentity
-    func sign(_ message: [UInt8]) -> [UInt8] { attacker.sign(message) }
 }
