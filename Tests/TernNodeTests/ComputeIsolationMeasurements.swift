@@ -9,7 +9,7 @@ struct NetworkUnderExecutorLoad: Codable {
     var handshakeMilliseconds: [Double]
     var roundTripMilliseconds: [Double]
     var computeThreads: Int
-    /// Average number of compute threads inside a GEMM over the measurement, from each
+    /// Average number of compute threads inside a job over the measurement, from each
     /// job's start and end.
     var computeThreadsBusy: Double
     var products: Int
@@ -29,11 +29,12 @@ struct NetworkUnderExecutorLoad: Codable {
                       slowestRoundTrip, products, computeThreadsBusy, computeThreads, coresBusy, wallMilliseconds)
     }
 
-    /// For a second and a half of GEMMs on one compute thread per core (submitted back to
-    /// back from four times as many tasks, so work always waits behind every thread): secure
-    /// handshakes between two endpoints of this process under the production timeout, each
-    /// followed by ten UDP round trips to an echo on the cooperative pool, the way gossip is
-    /// answered.
+    /// For a second and a half of GEMMs on one compute thread per core (one long job a
+    /// thread, looping until the measurement ends, the way a training step holds its thread;
+    /// jobs submitted one by one from the cooperative pool would leave threads idle whenever
+    /// a loaded machine runs the submitters late): secure handshakes between two endpoints of
+    /// this process under the production timeout, each followed by ten UDP round trips to an
+    /// echo on the cooperative pool, the way gossip is answered.
     static func measure(cores: Int) async throws -> NetworkUnderExecutorLoad {
         let load = try TernaryGEMMLoad()
         let compute = ComputeExecutor(threads: cores, queueLimit: 8 * cores, name: "isolation")
@@ -41,16 +42,18 @@ struct NetworkUnderExecutorLoad: Codable {
         let stop = Locked(false)
         defer { stop.update { $0 = true } }
         let jobSpans = Locked<[Range<ContinuousClock.Instant>]>([])
+        let products = Locked(0)
         let submitters = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<(4 * cores) {
+                for _ in 0..<cores {
                     group.addTask {
-                        while !stop.current {
-                            try await compute.run {
-                                let start = ContinuousClock.now
+                        try await compute.run {
+                            let start = ContinuousClock.now
+                            while !stop.current {
                                 load.step()
-                                jobSpans.update { $0.append(start..<ContinuousClock.now) }
+                                products.update { $0 += 1 }
                             }
+                            jobSpans.update { $0.append(start..<ContinuousClock.now) }
                         }
                     }
                 }
@@ -96,7 +99,7 @@ struct NetworkUnderExecutorLoad: Codable {
         let measurement = NetworkUnderExecutorLoad(
             handshakeMilliseconds: handshakes, roundTripMilliseconds: roundTrips, computeThreads: cores,
             computeThreadsBusy: busy.reduce(.zero, +).seconds / start.duration(to: end).seconds,
-            products: busy.count, coresBusy: coresBusy, wallMilliseconds: start.duration(to: end).milliseconds)
+            products: products.current, coresBusy: coresBusy, wallMilliseconds: start.duration(to: end).milliseconds)
         for connection in accepted.current { await connection.close() }
         await listener.close()
         await acceptor.value

@@ -21,12 +21,11 @@ import Testing
         let measured = try ChildReport.read(NetworkUnderExecutorLoad.self, from: report)
         Self.showInVerboseRuns("compute executor busy: \(measured.summary)")
 
-        // Not all: a compute thread waiting between jobs counts as idle, and in the full
-        // suite the other suites (and their daemons) share the two cores, so the tasks that
-        // submit the next job run late (0.93 of 2 seen in a loaded run, 1.9 alone). Holding
-        // more than a core's worth still proves the network was answered under model load.
-        #expect(measured.computeThreadsBusy >= 0.4 * Double(measured.computeThreads),
+        // Each compute thread runs one job that loops until the measurement ends, so the
+        // threads are inside model work for the whole window however loaded the machine is.
+        #expect(measured.computeThreadsBusy >= 0.9 * Double(measured.computeThreads),
                 "the load must hold every compute thread: \(measured.summary)")
+        #expect(measured.products > 0, "\(measured.summary)")
         #expect(measured.handshakeMilliseconds.count >= 2, "\(measured.summary)")
         #expect(measured.slowestHandshake < 10_000, "production handshake timeout: \(measured.summary)")
         #expect(measured.slowestRoundTrip < 500, "\(measured.summary)")
