@@ -55,11 +55,24 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var protocolPeriodMillis: UInt64 = 1_000
     /// Control API port on 127.0.0.1; 0 picks a free one (written to control.json).
     public var controlPort = 0
+    /// Jobs from peers run at once; more are refused with a busy reply.
+    public var maxJobs = 1
+    /// Bytes the blob store may hold (unpinned blobs are evicted, least recently used
+    /// first, to make room). Default 20 GiB.
+    public var blobQuotaBytes: UInt64 = 20 << 30
+    /// Blob bytes served to peers per second, all together; nil: no cap.
+    public var uploadBytesPerSecond: Double?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort
+        case maxJobs, blobQuotaBytes, uploadBytesPerSecond
+    }
+
+    /// The task plane's limits.
+    public var taskPlaneSettings: TaskPlaneSettings {
+        TaskPlaneSettings(maxJobs: maxJobs, uploadBytesPerSecond: uploadBytesPerSecond)
     }
 
     public init(from decoder: Decoder) throws {
@@ -72,6 +85,9 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         deviceClass = try c.decodeIfPresent(String.self, forKey: .deviceClass)
         protocolPeriodMillis = try c.decodeIfPresent(UInt64.self, forKey: .protocolPeriodMillis) ?? protocolPeriodMillis
         controlPort = try c.decodeIfPresent(Int.self, forKey: .controlPort) ?? controlPort
+        maxJobs = try c.decodeIfPresent(Int.self, forKey: .maxJobs) ?? maxJobs
+        blobQuotaBytes = try c.decodeIfPresent(UInt64.self, forKey: .blobQuotaBytes) ?? blobQuotaBytes
+        uploadBytesPerSecond = try c.decodeIfPresent(Double.self, forKey: .uploadBytesPerSecond)
     }
 
     public static func load(from path: String) throws -> NodeConfiguration {

@@ -15,15 +15,19 @@ public enum NodeDaemon {
         let hardware = try HardwareDetector(deviceClassOverride: configuration.deviceClassOverride()).detect()
         let runtime = try MeshRuntime(identity: identity, ledger: ledger, configuration: configuration,
                                       directory: directory.url, logger: logger)
+        // Model work runs here, never on the cooperative pool that gossip and handshakes need.
+        let compute = ComputeExecutor()
+        defer { compute.shutDown() }
+        let store = try BlobStore(directory: directory.blobsDirectory, ledger: ledger, quotaBytes: configuration.blobQuotaBytes)
+        let tasks = TaskPlane(runtime: runtime, store: store, ledger: ledger, compute: compute,
+                              settings: configuration.taskPlaneSettings, logger: logger)
+        await runtime.serveStreams(TaskProtocol.all) { await tasks.handle($0) }
         try await runtime.bind()
         func profile(_ throughput: MeasuredThroughput?) -> HardwareProfile {
             ProfileBuilder.profile(
                 for: identity.nodeID, version: UInt64(Date().timeIntervalSince1970 * 1000), hardware: hardware,
                 ternaryGOPS: throughput?.ternaryGOPS ?? 0, memoryGBPerSecond: throughput?.memoryGBPerSecond ?? 0)
         }
-        // Model work runs here, never on the cooperative pool that gossip and handshakes need.
-        let compute = ComputeExecutor()
-        defer { compute.shutDown() }
         let cached = ThroughputProbe.cached(in: directory, hardware: hardware)
         if cached == nil {
             // Measure off the start-up path: the node joins at once and re-publishes its
@@ -41,7 +45,7 @@ public enum NodeDaemon {
         try token.write(to: directory.controlTokenFile)
         let endpointFile = directory.controlEndpointFile
         let app = ControlServer.application(
-            handler: RuntimeControl(runtime: runtime, dataDirectory: directory.url.path),
+            handler: RuntimeControl(runtime: runtime, tasks: tasks, dataDirectory: directory.url.path),
             token: token, port: configuration.controlPort, logger: logger,
             onListening: { port in
                 let endpoint = ControlEndpoint(port: port, pid: getpid())
@@ -84,9 +88,14 @@ struct MeshService: Service {
 /// Answers the control API from the running mesh runtime.
 struct RuntimeControl: ControlHandler {
     let runtime: MeshRuntime
+    let tasks: TaskPlane
     let dataDirectory: String
 
-    func status() async -> NodeStatusReply { await runtime.status(dataDirectory: dataDirectory) }
+    func status() async -> NodeStatusReply {
+        var status = await runtime.status(dataDirectory: dataDirectory)
+        for (reason, count) in tasks.counts { status.dropped[reason, default: 0] += count }
+        return status
+    }
 
     func peers() async -> [PeerRow] { (try? await runtime.peers()) ?? [] }
 
@@ -94,5 +103,33 @@ struct RuntimeControl: ControlHandler {
         let target = try BootstrapPeer(parsing: address)
         let members = try await runtime.join(through: target)
         return JoinReply(message: "joined through \(target): \(members) members known")
+    }
+
+    func addBlob(_ request: BlobAddRequest) async throws -> BlobInfo {
+        guard let kind = BlobKind(name: request.kind) else { throw TaskFailure(.badRequest, "unknown blob kind \(request.kind)") }
+        // Models are referenced where they lie (verified when opened); other kinds are copied.
+        return try tasks.store.add(fileAt: request.path, kind: kind, name: request.name, copy: kind != .model)
+    }
+
+    func getBlob(_ request: BlobGetRequest) async throws -> BlobFetchReport {
+        guard let id = BlobID(hex: request.id) else { throw TaskFailure(.badRequest, "not a blob id: \(request.id)") }
+        let report = try await tasks.fetch(id, kind: request.kind.flatMap(BlobKind.init(name:)) ?? .model, name: request.name)
+        if let out = request.out { try tasks.store.export(id, to: out) }
+        return report
+    }
+
+    func blobs() async throws -> [BlobInfo] { tasks.store.list() }
+
+    func removeBlob(_ id: String) async throws {
+        guard let blob = BlobID(hex: id) else { throw TaskFailure(.badRequest, "not a blob id: \(id)") }
+        try tasks.store.remove(blob)
+    }
+
+    func generate(_ request: GenerateJobRequest) async throws -> JobRunReply {
+        guard let model = BlobID(hex: request.model) else { throw TaskFailure(.badRequest, "not a blob id: \(request.model)") }
+        let worker = try await tasks.peer(matching: request.peer)
+        return try await tasks.runGenerate(on: worker, model: model, options: GenerateOptions(
+            prompt: request.prompt, maxTokens: request.maxTokens, temperature: request.temperature,
+            seed: request.seed, chat: request.chat))
     }
 }

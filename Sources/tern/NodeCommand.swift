@@ -38,7 +38,9 @@ struct NodeCommand: AsyncParsableCommand {
                 --bootstrap (or the peers its ledger remembers), advertises this machine's signed
                 hardware profile, and serves the control API that `tern node status` and
                 `tern mesh …` use on 127.0.0.1. Flags override the --config file (JSON with keys
-                listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort).
+                listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort,
+                maxJobs, blobQuotaBytes, uploadBytesPerSecond). Peers reach this node's blob store and
+                job runner (`blob/1`, `task/1` streams) on the same address as gossip.
                 """)
 
         @Option(help: "Gossip address HOST:PORT (UDP and TCP). Default 127.0.0.1:7946.") var listen: String?
@@ -48,6 +50,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "JSON configuration file.") var config: String?
         @Option(help: "Override the detected device class: server, desktop, laptop, phone-class.") var deviceClass: String?
         @Option(help: "SWIM protocol period in milliseconds (default 1000).") var periodMs: UInt64?
+        @Option(help: "Jobs from peers to run at once; more are refused as busy (default 1).") var maxJobs: Int?
+        @Option(help: "Disk the blob store may use, in GiB; unpinned blobs are evicted least recently used first (default 20).") var blobQuota: Double?
+        @Option(help: "Cap on blob bytes served to peers, in MB/s, all peers together (default: no cap).") var uploadLimit: Double?
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
         @OptionGroup var data: DataDirectoryOption
 
@@ -64,6 +69,18 @@ struct NodeCommand: AsyncParsableCommand {
             if let deviceClass { configuration.deviceClass = deviceClass }
             if let periodMs { configuration.protocolPeriodMillis = max(periodMs, 50) }
             _ = try configuration.deviceClassOverride()
+            if let maxJobs {
+                guard maxJobs >= 1 else { throw ValidationError("--max-jobs must be at least 1") }
+                configuration.maxJobs = maxJobs
+            }
+            if let blobQuota {
+                guard blobQuota > 0 else { throw ValidationError("--blob-quota must be positive (GiB)") }
+                configuration.blobQuotaBytes = UInt64(blobQuota * 1_073_741_824)
+            }
+            if let uploadLimit {
+                guard uploadLimit > 0 else { throw ValidationError("--upload-limit must be positive (MB/s)") }
+                configuration.uploadBytesPerSecond = uploadLimit * 1e6
+            }
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw ValidationError("unknown log level '\(logLevel)'")
             }

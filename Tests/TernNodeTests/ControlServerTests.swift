@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TernMesh
 import TernNode
 import Hummingbird
 
@@ -19,6 +20,11 @@ private struct FixedHandler: ControlHandler {
     func join(address: String) async throws -> JoinReply {
         JoinReply(message: "joining \(address)")
     }
+    func addBlob(_ request: BlobAddRequest) async throws -> BlobInfo { throw TaskFailure(.badRequest, "no store here") }
+    func getBlob(_ request: BlobGetRequest) async throws -> BlobFetchReport { throw TaskFailure(.notFound, "no mesh here") }
+    func blobs() async throws -> [BlobInfo] { [] }
+    func removeBlob(_ id: String) async throws { throw TaskFailure(.notFound, "no blob \(id)") }
+    func generate(_ request: GenerateJobRequest) async throws -> JobRunReply { throw TaskFailure(.busy, "busy") }
 }
 
 @Suite struct ControlServerTests {

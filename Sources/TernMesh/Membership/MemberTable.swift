@@ -9,7 +9,7 @@
 /// last slot into the freed one, so every operation is O(1).
 public struct MemberTable: Sendable {
     private var slotOf: [NodeID: Int32] = [:]
-    private(set) var ids: [NodeID] = []
+    public private(set) var ids: [NodeID] = []
     private(set) var statuses: [MemberStatus] = []
     private(set) var incarnations: [UInt64] = []
     private var aliveRecords: [MembershipUpdate?] = []

@@ -54,6 +54,20 @@ public struct WireReader {
         return try fixed(length, field)
     }
 
+    /// A `longBlob` field, its u32 length checked against `maxBytes` before anything is copied.
+    public mutating func longBlob(_ field: String, maxBytes: Int) throws(WireError) -> [UInt8] {
+        let length = Int(try u32(field))
+        guard length <= maxBytes else { throw .tooLong(field: field, length: length, limit: maxBytes) }
+        return try fixed(length, field)
+    }
+
+    /// UTF-8 text in a `longBlob` field (prompts, generated text).
+    public mutating func longText(_ field: String, maxBytes: Int) throws(WireError) -> String {
+        let raw = try longBlob(field, maxBytes: maxBytes)
+        guard let value = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(field: field) }
+        return value
+    }
+
     /// A list count, checked against `limit` before anything is allocated for the entries.
     public mutating func count(_ field: String, limit: Int = WireLimits.maxListCount) throws(WireError) -> Int {
         let value = Int(try u16(field))

@@ -38,6 +38,13 @@ public struct WireWriter: Sendable {
         bytes.append(contentsOf: raw)
     }
 
+    /// u32 length then the bytes: stream messages (blob chunks, prompts), never datagrams.
+    public mutating func longBlob(_ raw: some Collection<UInt8>) {
+        precondition(raw.count <= Int(UInt32.max), "blob longer than the wire limit")
+        u32(UInt32(raw.count))
+        bytes.append(contentsOf: raw)
+    }
+
     private mutating func appendBigEndian(_ value: UInt64, width: Int) {
         for index in stride(from: width - 1, through: 0, by: -1) {
             bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(index * 8)))

@@ -35,12 +35,33 @@ public struct ControlClient: Sendable {
         try await call("POST", "/v1/join", body: JoinRequest(address: address))
     }
 
+    public func addBlob(_ body: BlobAddRequest) async throws -> BlobInfo {
+        // Hashing a large file takes a while (about a second a GiB).
+        try await call("POST", "/v1/blobs/add", body: body, timeout: 3600)
+    }
+
+    public func getBlob(_ body: BlobGetRequest) async throws -> BlobFetchReport {
+        try await call("POST", "/v1/blobs/get", body: body, timeout: 24 * 3600)
+    }
+
+    public func blobs() async throws -> [BlobInfo] {
+        try await call("GET", "/v1/blobs", body: Optional<JoinRequest>.none)
+    }
+
+    public func removeBlob(id: String) async throws {
+        let _: EmptyReply = try await call("POST", "/v1/blobs/remove", body: BlobRemoveRequest(id: id))
+    }
+
+    public func generate(_ body: GenerateJobRequest) async throws -> JobRunReply {
+        try await call("POST", "/v1/jobs/generate", body: body, timeout: 3600)
+    }
+
     private func call<Body: Encodable, Reply: Decodable>(
-        _ method: String, _ path: String, body: Body?
+        _ method: String, _ path: String, body: Body?, timeout: TimeInterval = 10
     ) async throws -> Reply {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
-        request.timeoutInterval = 10
+        request.timeoutInterval = timeout
         request.setValue("Bearer \(token.value)", forHTTPHeaderField: "Authorization")
         if let body {
             request.httpBody = try JSONEncoder().encode(body)

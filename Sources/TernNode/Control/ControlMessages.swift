@@ -73,10 +73,62 @@ public struct ControlEndpoint: Codable, Sendable, Equatable {
     public init(port: Int, pid: Int32) { self.port = port; self.pid = pid }
 }
 
+/// `POST /v1/blobs/add`: register a local file as a blob.
+public struct BlobAddRequest: Codable, Sendable, Equatable {
+    public var path: String
+    public var kind: String
+    public var name: String?
+    public init(path: String, kind: String, name: String?) { self.path = path; self.kind = kind; self.name = name }
+}
+
+/// `POST /v1/blobs/get`: fetch a blob from the mesh, optionally copying it to `out`.
+public struct BlobGetRequest: Codable, Sendable, Equatable {
+    public var id: String
+    public var out: String?
+    public var kind: String?
+    public var name: String?
+    public init(id: String, out: String?, kind: String? = nil, name: String? = nil) {
+        self.id = id; self.out = out; self.kind = kind; self.name = name
+    }
+}
+
+/// `POST /v1/blobs/remove`.
+public struct BlobRemoveRequest: Codable, Sendable, Equatable {
+    public var id: String
+    public init(id: String) { self.id = id }
+}
+
+/// `POST /v1/jobs/generate`: run a generate job on a named peer.
+public struct GenerateJobRequest: Codable, Sendable, Equatable {
+    /// A live peer's node id or fingerprint, or an unambiguous prefix of either.
+    public var peer: String
+    public var model: String
+    public var prompt: String
+    public var maxTokens: UInt32
+    public var temperature: Float
+    public var seed: UInt64
+    public var chat: Bool
+    public init(peer: String, model: String, prompt: String, maxTokens: UInt32, temperature: Float = 0,
+                seed: UInt64 = 0, chat: Bool = false) {
+        self.peer = peer; self.model = model; self.prompt = prompt; self.maxTokens = maxTokens
+        self.temperature = temperature; self.seed = seed; self.chat = chat
+    }
+}
+
+/// An empty JSON object, for calls that answer nothing but success.
+public struct EmptyReply: Codable, Sendable, Equatable {
+    public init() {}
+}
+
 /// What the control API needs from the running node. The daemon implements it; keeping it
 /// a protocol lets the HTTP layer be tested without a mesh.
 public protocol ControlHandler: Sendable {
     func status() async -> NodeStatusReply
     func peers() async -> [PeerRow]
     func join(address: String) async throws -> JoinReply
+    func addBlob(_ request: BlobAddRequest) async throws -> BlobInfo
+    func getBlob(_ request: BlobGetRequest) async throws -> BlobFetchReport
+    func blobs() async throws -> [BlobInfo]
+    func removeBlob(_ id: String) async throws
+    func generate(_ request: GenerateJobRequest) async throws -> JobRunReply
 }

@@ -31,6 +31,25 @@ public enum ControlServer {
                 throw HTTPError(.badGateway, message: "cannot join through \(body.address): \(error)")
             }
         }
+        router.post("/v1/blobs/add") { request, context in
+            let body = try await request.decode(as: BlobAddRequest.self, context: context)
+            return try await answer { try await handler.addBlob(body) }
+        }
+        router.post("/v1/blobs/get") { request, context in
+            let body = try await request.decode(as: BlobGetRequest.self, context: context)
+            return try await answer { try await handler.getBlob(body) }
+        }
+        router.get("/v1/blobs") { _, _ in
+            try await answer { try await handler.blobs() }
+        }
+        router.post("/v1/blobs/remove") { request, context in
+            let body = try await request.decode(as: BlobRemoveRequest.self, context: context)
+            return try await answer { try await handler.removeBlob(body.id); return EmptyReply() }
+        }
+        router.post("/v1/jobs/generate") { request, context in
+            let body = try await request.decode(as: GenerateJobRequest.self, context: context)
+            return try await answer { try await handler.generate(body) }
+        }
         return Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "tern"),
@@ -39,6 +58,27 @@ public enum ControlServer {
             },
             logger: logger
         )
+    }
+}
+
+/// Runs a handler call and turns its error into an HTTP error whose message the CLI prints:
+/// a bad request is 400, something missing 404, a busy peer 503, anything else 502 (the
+/// daemon was fine; the mesh or the input was not).
+func answer(_ work: () async throws -> some Encodable) async throws -> JSONResponse {
+    do {
+        return try JSONResponse(try await work())
+    } catch let failure as TaskFailure {
+        let status: HTTPResponse.Status = switch failure.code {
+        case .badRequest, .tooLarge: .badRequest
+        case .notFound: .notFound
+        case .busy: .serviceUnavailable
+        default: .badGateway
+        }
+        throw HTTPError(status, message: failure.message)
+    } catch let error as HTTPError {
+        throw error
+    } catch {
+        throw HTTPError(.badGateway, message: "\(error)")
     }
 }
 

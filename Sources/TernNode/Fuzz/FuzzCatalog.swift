@@ -22,6 +22,8 @@ public enum FuzzCatalog {
               make: { ProfileFuzzTarget() }),
         Entry(name: "handshake", summary: "new TCP streams: framing, handshake hello and auth, frames",
               make: { HandshakeFuzzTarget() }),
+        Entry(name: "task-stream", summary: "task/1 and blob/1 frames: requests, replies, options",
+              make: { TaskStreamFuzzTarget() }),
         Entry(name: "control", summary: "control API JSON bodies and the node's JSON files",
               make: { try ControlFuzzTarget() }),
         Entry(name: "gguf", summary: "model files: GGUFFile(bytes:), ModelSummary, tokenizer",

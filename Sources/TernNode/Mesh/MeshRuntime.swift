@@ -34,6 +34,8 @@ public actor MeshRuntime {
     private var lastHeard = LRUTable<NodeID, Date>(capacity: 65_536)
     private var dropped: [String: Int] = [:]
     private var pushPullsInFlight = 0
+    /// Serves the task plane's stream protocols (`task/1`, `blob/1`) on the same listener.
+    private var streamHandler: (protocols: Set<String>, handle: @Sendable (SecureConnection) async -> Void)?
     /// The stream protocol of push-pull anti-entropy (docs/protocol.md §9).
     static let pushPullProtocol = "pushpull/1"
 
@@ -73,6 +75,12 @@ public actor MeshRuntime {
 
     // MARK: Running
 
+    /// Hands every authenticated stream opened with one of `protocols` to `handle`. Call
+    /// before `bind()`.
+    public func serveStreams(_ protocols: Set<String>, with handle: @escaping @Sendable (SecureConnection) async -> Void) {
+        streamHandler = (protocols, handle)
+    }
+
     /// Binds the gossip (UDP) and push-pull (TCP) sockets on the listen address.
     public func bind() async throws {
         let listen = configuration.listen
@@ -81,7 +89,8 @@ public actor MeshRuntime {
             let log = logger
             listener = try await SecureListener.bind(
                 host: listen.host, port: listen.port, identity: identity.transportIdentity(in: mesh),
-                requirement: .allowedBy { _ in true }, protocols: [Self.pushPullProtocol],
+                requirement: .allowedBy { _ in true },
+                protocols: [Self.pushPullProtocol].union(streamHandler?.protocols ?? []),
                 onRejected: { remote, reason in
                     log.debug("refused push-pull connection", metadata: ["from": "\(remote.map { "\($0)" } ?? "?")", "reason": "\(reason)"])
                 })
@@ -97,7 +106,18 @@ public actor MeshRuntime {
         try await publish(profile)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { for await datagram in udp.datagrams { await self.receive(datagram) } }
-            group.addTask { for await connection in listener.connections { Task { await self.answerPushPull(connection) } } }
+            let streams = streamHandler
+            group.addTask {
+                for await connection in listener.connections {
+                    if connection.protocolID == Self.pushPullProtocol {
+                        Task { await self.answerPushPull(connection) }
+                    } else if let streams {
+                        Task { await streams.handle(connection) }
+                    } else {
+                        Task { await connection.close() }
+                    }
+                }
+            }
             group.addTask { await self.timerLoop() }
             group.addTask { await self.joinLoop() }
             // Until shutdown cancels this task; then stop the loops above.
@@ -319,6 +339,36 @@ public actor MeshRuntime {
         guard let endpoint = swim.members.endpoint(of: node), let parsed = GossipEndpoint.parse(endpoint) else { return nil }
         return try? SocketAddress(ipAddress: parsed.host, port: parsed.port)
     }
+
+    // MARK: Peers for the task plane
+
+    /// Where `node`'s streams are served: its gossiped endpoint (gossip and streams share the
+    /// port), nil for a node not known or not alive.
+    public func streamAddress(of node: NodeID) -> HostPort? {
+        guard let status = swim.members.status(of: node), status.isLive,
+              let endpoint = swim.members.endpoint(of: node), let parsed = GossipEndpoint.parse(endpoint) else { return nil }
+        return HostPort(host: parsed.host, port: parsed.port)
+    }
+
+    /// Live members other than this node.
+    public func liveMembers() -> [NodeID] {
+        swim.members.ids.filter { $0 != identity.nodeID && swim.members.status(of: $0)?.isLive == true }
+    }
+
+    /// A peer that sent bad data on a stream (a corrupt chunk, a forged receipt) loses score,
+    /// like one that sends invalid gossip; the reason is counted.
+    public func reportMisbehaviour(of peer: NodeID, reason: String) {
+        inbox.reportInvalid(from: peer, nowMillis: wallClock())
+        count(reason)
+    }
+
+    /// Below the graylist threshold: refuse its streams.
+    public func isGraylisted(_ peer: NodeID) -> Bool {
+        inbox.scores.score(of: peer, nowMillis: wallClock()) <= inbox.scores.settings.graylistThreshold
+    }
+
+    /// Counts a refusal or failure under `reason` (shown in `tern node status`).
+    public func countDrop(_ reason: String) { count(reason) }
 
     /// Waits until queued ledger writes are on disk (tests, shutdown).
     public func flushLedger() async { await batcher.flush() }

@@ -1,0 +1,59 @@
+/// `tern fuzz task-stream`: frames of the `task/1` and `blob/1` streams through every
+/// decoder a worker or a fetcher runs on them (requests, replies, generate options).
+///
+/// Invariant: the encoding is canonical, so whatever a decoder accepts re-encodes to exactly
+/// the input.
+public struct TaskStreamFuzzTarget: FuzzTarget {
+    public let name = "task-stream"
+    public let samples: [[UInt8]]
+
+    public init() {
+        let blob = BlobID(bytes: (0..<32).map { UInt8($0) })!
+        let node = NodeID(bytes: [UInt8](repeating: 7, count: 32))!
+        let options = GenerateOptions(prompt: "The capital of France is", maxTokens: 16, temperature: 0.7, seed: 42, chat: true)
+        let job = JobRequest(jobID: [UInt8](repeating: 1, count: 16), kind: .generate, inputs: [blob],
+                             options: options.encoded(), holders: [node])
+        samples = [
+            BlobRequest.manifest(requestID: 1, blob: blob).encoded(),
+            BlobRequest.chunk(requestID: 2, blob: blob, index: 3).encoded(),
+            BlobReply.manifest(requestID: 1, manifest: [1, 2, 3], held: [0xFF]).encoded(),
+            BlobReply.chunk(requestID: 2, index: 3, bytes: [UInt8](repeating: 9, count: 64)).encoded(),
+            BlobReply.failure(requestID: 3, TaskFailure(.notFound, "gone")).encoded(),
+            TaskRequest.inventory(requestID: 1, blobs: [blob]).encoded(),
+            TaskRequest.submit(requestID: 2, job: job).encoded(),
+            TaskRequest.accept(requestID: 2, receipt: [5, 6]).encoded(),
+            TaskRequest.reject(requestID: 2, reason: "bad").encoded(),
+            TaskRequest.cancel(requestID: 2).encoded(),
+            TaskReply.inventory(requestID: 1, holdings: [BlobHolding(blob: blob, chunksHeld: 1, chunkCount: 2)]).encoded(),
+            TaskReply.progress(requestID: 2, text: " Paris", done: 1, loss: 2.5).encoded(),
+            TaskReply.result(requestID: 2, receipt: [1], output: [2]).encoded(),
+            TaskReply.failure(requestID: 2, TaskFailure(.busy, "busy")).encoded(),
+            options.encoded(),
+        ]
+    }
+
+    public mutating func consume(_ input: [UInt8]) -> FuzzVerdict {
+        var accepted: [String] = []
+        if let message = try? BlobRequest.decode(input) {
+            guard message.encoded() == input else { return .violation("a blob request does not re-encode to its input") }
+            accepted.append("blobRequest")
+        }
+        if let message = try? BlobReply.decode(input, maxChunkBytes: 1 << 20) {
+            guard message.encoded() == input else { return .violation("a blob reply does not re-encode to its input") }
+            accepted.append("blobReply")
+        }
+        if let message = try? TaskRequest.decode(input) {
+            guard message.encoded() == input else { return .violation("a task request does not re-encode to its input") }
+            accepted.append("taskRequest")
+        }
+        if let message = try? TaskReply.decode(input) {
+            guard message.encoded() == input else { return .violation("a task reply does not re-encode to its input") }
+            accepted.append("taskReply")
+        }
+        if let options = try? GenerateOptions.decode(input) {
+            guard options.encoded() == input else { return .violation("generate options do not re-encode to their input") }
+            accepted.append("generateOptions")
+        }
+        return accepted.isEmpty ? .rejected("undecodable") : .accepted(accepted.joined(separator: "+"))
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import TernLedger
+import TernMesh
+
+/// Runs one job a peer submitted on a `task/1` stream: checks it, takes a job slot, fetches
+/// the inputs it lacks, runs the work on the compute executor while streaming progress,
+/// signs the receipt, sends the result, and stores the requester's countersignature.
+struct JobWorker {
+    let plane: TaskPlane
+    let connection: SecureConnection
+    let requester: NodeID
+    let requestID: UInt32
+    let job: JobRequest
+
+    /// What the checked job will do.
+    private enum Work {
+        case generate(GenerateOptions)
+    }
+
+    /// False when the stream broke and should be dropped.
+    func run() async -> Bool {
+        let work: Work
+        do {
+            work = try check()
+        } catch {
+            plane.counters.count("task.badJob")
+            return await send(.failure(requestID: requestID, error as? TaskFailure ?? TaskFailure(.badRequest, "\(error)")))
+        }
+        guard plane.reserveJobSlot() else {
+            plane.counters.count("task.busy")
+            return await send(.failure(requestID: requestID, TaskFailure(
+                .busy, "busy: running \(plane.settings.maxJobs) of \(plane.settings.maxJobs) jobs")))
+        }
+        defer { plane.releaseJobSlot() }
+        guard await send(.accepted(requestID: requestID)) else { return false }
+        let started = ContinuousClock.now
+        do {
+            let inputs = try await fetchInputs()
+            for input in job.inputs { try plane.store.pin(input) }
+            defer { for input in job.inputs { plane.store.unpin(input) } }
+            let (output, tokens, chain) = try await execute(work, inputs: inputs)
+            let outputBlob = try plane.store.add(bytes: output, kind: .output, name: "job \(Hex.encode(job.jobID))")
+            let receipt = JobReceipt(
+                jobID: job.jobID, kind: job.kind, worker: plane.identity.nodeID, requester: requester, inputs: job.inputs,
+                optionsHash: job.optionsHash, output: outputBlob.id, tokens: UInt64(tokens),
+                wallMillis: UInt64(started.duration(to: .now).inSeconds * 1000), stepChainRoot: chain.root,
+                finishedAtMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+            let signed = try SignedReceipt.sign(receipt, worker: plane.identity, mesh: plane.mesh)
+            try plane.ledger.storeReceipt(ReceiptRecord(signed, accepted: false))
+            guard await send(.result(requestID: requestID, receipt: signed.encoded(), output: output)) else { return false }
+            return await awaitVerdict(on: signed)
+        } catch {
+            plane.counters.count("task.jobFailed")
+            plane.logger.notice("job failed", metadata: ["job": "\(Hex.encode(job.jobID))", "from": "\(requester)", "error": "\(error)"])
+            return await send(.failure(requestID: requestID, error as? TaskFailure ?? TaskFailure(.internalError, "\(error)")))
+        }
+    }
+
+    /// Refuses a job that names the wrong inputs, has options that do not parse, or is over
+    /// a limit, before a slot or a byte of input is spent on it.
+    private func check() throws -> Work {
+        switch job.kind {
+        case .generate:
+            guard job.inputs.count == 1 else {
+                throw TaskFailure(.badRequest, "a generate job takes exactly one input, the model; got \(job.inputs.count)")
+            }
+            do {
+                return .generate(try GenerateOptions.decode(job.options))
+            } catch {
+                throw TaskFailure(.badRequest, "generate options: \(error)")
+            }
+        case .train:
+            throw TaskFailure(.badRequest, "this node does not run train jobs yet")
+        }
+    }
+
+    /// Local paths of every input, fetching those not held from the requester, the named
+    /// holders or any live member. Sends a keep-alive progress message every 5 s meanwhile,
+    /// so the stream is not closed as idle during a long fetch.
+    private func fetchInputs() async throws -> [String] {
+        let keepAlive = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(5))
+                try await connection.send(TaskReply.progress(requestID: requestID, text: "", done: 0, loss: nil).encoded())
+            }
+        }
+        defer { keepAlive.cancel() }
+        var paths: [String] = []
+        for input in job.inputs {
+            if plane.store.info(input)?.complete != true {
+                do {
+                    _ = try await plane.fetch(input, kind: .model, name: nil, hints: [requester] + job.holders)
+                } catch {
+                    throw TaskFailure(.notFound, "input \(input.short): \(error)")
+                }
+            }
+            paths.append(try plane.store.path(of: input))
+        }
+        return paths
+    }
+
+    /// Runs the work on the compute executor; progress goes out as it is produced.
+    private func execute(_ work: Work, inputs: [String]) async throws -> (output: [UInt8], tokens: Int, chain: StepHashChain) {
+        switch work {
+        case let .generate(options):
+            let (pieces, sink) = AsyncStream<String>.makeStream()
+            let requestID = requestID, connection = connection
+            let forwarder = Task {
+                var done: UInt32 = 0
+                for await piece in pieces {
+                    done += 1
+                    try? await connection.send(TaskReply.progress(requestID: requestID, text: piece, done: done, loss: nil).encoded())
+                }
+            }
+            let modelPath = inputs[0]
+            let result: GenerateJobResult
+            do {
+                result = try await plane.compute.run {
+                    try GenerateJob.run(modelPath: modelPath, options: options) { sink.yield($0) }
+                }
+            } catch {
+                sink.finish()
+                await forwarder.value
+                throw error
+            }
+            sink.finish()
+            await forwarder.value
+            return (Array(result.text.utf8), result.tokens.count, result.stepChain)
+        }
+    }
+
+    /// Waits for the requester's accept (a valid countersignature over this very receipt,
+    /// stored in the ledger) or reject (counted).
+    private func awaitVerdict(on signed: SignedReceipt) async -> Bool {
+        let frame = try? await withDeadline(plane.settings.acceptTimeout) { try await connection.receive() }
+        guard let frame, let frame, let verdict = try? TaskRequest.decode(frame) else {
+            plane.counters.count("task.noVerdict")
+            return false
+        }
+        switch verdict {
+        case let .accept(id, bytes) where id == requestID:
+            guard let countersigned = try? SignedReceipt.decode(bytes, mesh: plane.mesh),
+                  countersigned.body == signed.body, countersigned.workerSignature == signed.workerSignature,
+                  countersigned.requesterSignatureIsValid(mesh: plane.mesh) else {
+                plane.counters.count("task.badCountersignature")
+                return await send(.failure(requestID: requestID, TaskFailure(.badRequest, "countersignature does not verify")))
+            }
+            do {
+                try plane.ledger.storeReceipt(ReceiptRecord(countersigned, accepted: true))
+            } catch {
+                return await send(.failure(requestID: requestID, TaskFailure(.internalError, "ledger: \(error)")))
+            }
+            return await send(.acknowledged(requestID: requestID))
+        case let .reject(id, reason) where id == requestID:
+            plane.counters.count("task.resultRejected")
+            plane.logger.notice("result rejected", metadata: ["job": "\(Hex.encode(job.jobID))", "reason": "\(reason)"])
+            return true
+        default:
+            plane.counters.count("task.unexpected")
+            return false
+        }
+    }
+
+    private func send(_ reply: TaskReply) async -> Bool {
+        (try? await connection.send(reply.encoded())) != nil
+    }
+}

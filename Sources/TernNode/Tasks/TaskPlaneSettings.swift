@@ -1,0 +1,16 @@
+/// Limits of the task plane, from `tern node start` flags.
+public struct TaskPlaneSettings: Sendable, Equatable {
+    /// Jobs run at once (`--max-jobs`); more are refused with a busy reply.
+    public var maxJobs = 1
+    /// Blob bytes served per second to all peers together (`--upload-limit`); nil: no cap.
+    public var uploadBytesPerSecond: Double?
+    /// Streams one peer may hold open to this node at once, per protocol.
+    public var streamsPerPeer = 8
+    /// How long a worker waits for the requester to accept or reject a result.
+    public var acceptTimeout: Duration = .seconds(60)
+
+    public init(maxJobs: Int = 1, uploadBytesPerSecond: Double? = nil) {
+        self.maxJobs = maxJobs
+        self.uploadBytesPerSecond = uploadBytesPerSecond
+    }
+}

@@ -1,0 +1,75 @@
+import Testing
+import TernMesh
+
+/// The `task/1` and `blob/1` messages: canonical round trips and hard limits on hostile input.
+@Suite struct TaskMessageTests {
+    let blob = BlobID(bytes: [UInt8](repeating: 0xAB, count: 32))!
+    let node = NodeID(bytes: [UInt8](repeating: 3, count: 32))!
+
+    @Test func everyMessageRoundTrips() throws {
+        let options = GenerateOptions(prompt: "Hello ✓", maxTokens: 8, temperature: 0, seed: 1, chat: false)
+        let job = JobRequest(jobID: JobRequest.newJobID(), kind: .generate, inputs: [blob], options: options.encoded(), holders: [node])
+        #expect(try GenerateOptions.decode(options.encoded()) == options)
+        for request in [TaskRequest.inventory(requestID: 1, blobs: [blob]), .submit(requestID: 2, job: job),
+                        .accept(requestID: 3, receipt: [1, 2]), .reject(requestID: 4, reason: "no"), .cancel(requestID: 5)] {
+            #expect(try TaskRequest.decode(request.encoded()) == request)
+        }
+        for reply in [TaskReply.inventory(requestID: 1, holdings: [BlobHolding(blob: blob, chunksHeld: 2, chunkCount: 3)]),
+                      .accepted(requestID: 2), .progress(requestID: 2, text: " Paris", done: 1, loss: nil),
+                      .progress(requestID: 2, text: "", done: 7, loss: 1.25), .result(requestID: 2, receipt: [9], output: [8]),
+                      .acknowledged(requestID: 2), .failure(requestID: 2, TaskFailure(.busy, "busy: 1 of 1 jobs"))] {
+            #expect(try TaskReply.decode(reply.encoded()) == reply)
+        }
+        for request in [BlobRequest.manifest(requestID: 1, blob: blob), .chunk(requestID: 2, blob: blob, index: 77)] {
+            #expect(try BlobRequest.decode(request.encoded()) == request)
+        }
+        let chunk = BlobReply.chunk(requestID: 2, index: 77, bytes: [UInt8](repeating: 1, count: 1000))
+        #expect(try BlobReply.decode(chunk.encoded(), maxChunkBytes: 1000) == chunk)
+    }
+
+    @Test func aChunkLargerThanAnnouncedIsRefusedBeforeItIsCopied() {
+        let chunk = BlobReply.chunk(requestID: 2, index: 0, bytes: [UInt8](repeating: 1, count: 1001))
+        #expect(throws: WireError.tooLong(field: "chunk", length: 1001, limit: 1000)) {
+            try BlobReply.decode(chunk.encoded(), maxChunkBytes: 1000)
+        }
+    }
+
+    @Test func jobsOverTheLimitsAreRefused() throws {
+        let tooMany = GenerateOptions(prompt: "x", maxTokens: TaskWireLimits.maxGenerateTokens + 1)
+        #expect(throws: WireError.self) { try GenerateOptions.decode(tooMany.encoded()) }
+        let hugePrompt = GenerateOptions(prompt: String(repeating: "a", count: TaskWireLimits.maxPromptBytes + 1), maxTokens: 1)
+        #expect(throws: WireError.self) { try GenerateOptions.decode(hugePrompt.encoded()) }
+        let inputs = [BlobID](repeating: blob, count: TaskWireLimits.maxBlobsPerMessage + 1)
+        let job = JobRequest(jobID: JobRequest.newJobID(), kind: .generate, inputs: inputs, options: [], holders: [])
+        #expect(throws: WireError.self) { try TaskRequest.decode(TaskRequest.submit(requestID: 1, job: job).encoded()) }
+        var nan = GenerateOptions(prompt: "x", maxTokens: 1)
+        nan.temperature = .nan
+        #expect(throws: WireError.self) { try GenerateOptions.decode(nan.encoded()) }
+    }
+
+    @Test func truncatedAndPaddedFramesAreRefusedNeverTrapped() {
+        let frames = TaskStreamFuzzTarget().samples
+        for frame in frames {
+            for length in 0..<frame.count {
+                let prefix = Array(frame.prefix(length))
+                #expect((try? TaskRequest.decode(prefix)) == nil)
+                #expect((try? TaskReply.decode(prefix)) == nil)
+                #expect((try? BlobReply.decode(prefix, maxChunkBytes: 1 << 20)) == nil)
+            }
+            #expect(throws: WireError.self) { try TaskReply.decode(frame + [0]) }
+        }
+    }
+
+    @Test func fuzzingFindsNoNonCanonicalAcceptance() {
+        var target = TaskStreamFuzzTarget()
+        for sample in target.samples {
+            #expect({ if case .accepted = target.consume(sample) { true } else { false } }(), "sample rejected")
+        }
+    }
+
+    @Test func chunkBitmapsRoundTrip() {
+        let held = (0..<19).map { $0 % 3 == 0 }
+        #expect(ChunkBitmap.decode(ChunkBitmap.encode(held), count: 19) == held)
+        #expect(ChunkBitmap.decode([], count: 4) == [false, false, false, false])
+    }
+}
