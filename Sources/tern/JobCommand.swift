@@ -11,11 +11,18 @@ struct JobCommand: AsyncParsableCommand {
         subcommands: [Run.self]
     )
 
+    /// The worker, given before or after the job kind (`tern job run --peer X generate …`).
+    struct Target: ParsableArguments {
+        @Option(help: "The worker: a live peer's node id or fingerprint, or a prefix of either (4+ hex digits).") var peer: String
+    }
+
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a job on a peer and print its output and signed receipt.",
             subcommands: [Generate.self]
         )
+
+        @OptionGroup var target: Target
 
         struct Generate: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -27,7 +34,7 @@ struct JobCommand: AsyncParsableCommand {
                     With --temp 0 the text equals `tern run --temp 0` of the same prompt.
                     """)
 
-            @Option(help: "The worker: a live peer's node id or fingerprint, or a prefix of either (4+ hex digits).") var peer: String
+            @OptionGroup var target: Target
             @Option(help: "The model's blob id.") var model: String
             @Option(name: [.short, .customLong("prompt")], help: "The prompt text.") var prompt: String
             @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Most tokens to generate.") var tokens: UInt32 = 128
@@ -39,7 +46,7 @@ struct JobCommand: AsyncParsableCommand {
 
             func run() async throws {
                 let reply = try await ControlClient(directory: data.directory).generate(GenerateJobRequest(
-                    peer: peer, model: model, prompt: prompt, maxTokens: tokens, temperature: temp, seed: seed, chat: chat))
+                    peer: target.peer, model: model, prompt: prompt, maxTokens: tokens, temperature: temp, seed: seed, chat: chat))
                 if json {
                     print(String(decoding: try ControlJSON.encoder.encode(reply), as: UTF8.self))
                     return

@@ -356,19 +356,15 @@ public actor MeshRuntime {
     }
 
     /// A peer that sent bad data on a stream (a corrupt chunk, a forged receipt) loses score,
-    /// like one that sends invalid gossip; the reason is counted.
-    public func reportMisbehaviour(of peer: NodeID, reason: String) {
+    /// like one that sends invalid gossip. The caller counts the reason.
+    public func reportMisbehaviour(of peer: NodeID) {
         inbox.reportInvalid(from: peer, nowMillis: wallClock())
-        count(reason)
     }
 
     /// Below the graylist threshold: refuse its streams.
     public func isGraylisted(_ peer: NodeID) -> Bool {
         inbox.scores.score(of: peer, nowMillis: wallClock()) <= inbox.scores.settings.graylistThreshold
     }
-
-    /// Counts a refusal or failure under `reason` (shown in `tern node status`).
-    public func countDrop(_ reason: String) { count(reason) }
 
     /// Waits until queued ledger writes are on disk (tests, shutdown).
     public func flushLedger() async { await batcher.flush() }

@@ -57,7 +57,10 @@ struct BlobFetcher: Sendable {
                 break
             } catch {
                 failed[holder.fingerprint] = "manifest: \(error)"
-                if error is BlobError { await dialer.misbehaved(holder, "fetch.badManifest") }
+                if !(error is TransportError || error is TaskFailure) {
+                    counters.count("fetch.badManifest")
+                    await dialer.misbehaved(holder)
+                }
             }
         }
         holders.removeAll { failed[$0.fingerprint] != nil }
@@ -88,7 +91,11 @@ struct BlobFetcher: Sendable {
                 case let .failed(reason): failed[holder.fingerprint] = reason
                 case let .badChunk(index):
                     failed[holder.fingerprint] = "sent a corrupt chunk \(index)"
-                    await dialer.misbehaved(holder, "fetch.badChunk")
+                    await dialer.misbehaved(holder)
+                case let .badReply(reason):
+                    failed[holder.fingerprint] = reason
+                    counters.count("fetch.badReply")
+                    await dialer.misbehaved(holder)
                 }
             }
             holders.removeAll { failed[$0.fingerprint] != nil }
@@ -133,6 +140,8 @@ struct BlobFetcher: Sendable {
         case finished
         case failed(String)
         case badChunk(Int)
+        /// A reply that broke the protocol (oversize, out of order, undecodable).
+        case badReply(String)
     }
 
     /// One stream to `holder`: keeps `window` chunk requests in flight, taking indices this
@@ -170,6 +179,8 @@ struct BlobFetcher: Sendable {
             return .finished
         } catch {
             queue.giveBack(client?.outstanding.map(\.index) ?? [])
+            queue.abandon(holder)
+            if error is WireError || error is FetchError || error is BlobError { return .badReply("\(error)") }
             return .failed("\(error)")
         }
     }

@@ -2,13 +2,21 @@ import TernMesh
 
 /// How the task plane reaches peers, as closures so that the fetcher and job client can be
 /// driven by the mesh runtime in the daemon and by plain listeners in tests.
-struct PeerDialer: Sendable {
+public struct PeerDialer: Sendable {
     /// Opens an authenticated stream of `protocolID` to the peer (which the handshake proves).
     let open: @Sendable (_ peer: NodeID, _ protocolID: String) async throws -> SecureConnection
     /// Live members other than this node.
     let liveMembers: @Sendable () async -> [NodeID]
-    /// Lowers a peer's score for bad data, counting `reason`.
-    let misbehaved: @Sendable (_ peer: NodeID, _ reason: String) async -> Void
+    /// Lowers a peer's score for bad data (callers count the reason themselves).
+    let misbehaved: @Sendable (_ peer: NodeID) async -> Void
+
+    public init(open: @escaping @Sendable (_ peer: NodeID, _ protocolID: String) async throws -> SecureConnection,
+                liveMembers: @escaping @Sendable () async -> [NodeID],
+                misbehaved: @escaping @Sendable (_ peer: NodeID) async -> Void) {
+        self.open = open
+        self.liveMembers = liveMembers
+        self.misbehaved = misbehaved
+    }
 }
 
 /// The stream protocols of the task plane (docs/protocol.md §10).

@@ -30,7 +30,7 @@ extension TaskPlane {
             }
         } catch let failure as TaskFailure where failure.code == .rejected {
             counters.count("task.resultRefused")
-            await dialer.misbehaved(worker, "task.badReceipt")
+            await dialer.misbehaved(worker)
             try? ledger.recordJobOutcome(nodeID: worker.hex, accepted: false, tokens: 0, wallMillis: 0)
             throw failure
         }

@@ -23,7 +23,9 @@ public final class TaskPlane: Sendable {
     private let runningJobs = Mutex(0)
     private let isGraylisted: @Sendable (NodeID) async -> Bool
 
-    init(identity: NodeIdentity, mesh: MeshID, store: BlobStore, ledger: Ledger, compute: ComputeExecutor,
+    /// A task plane that reaches peers through `dialer` (tests wire planes to each other
+    /// directly; the daemon uses `init(runtime:…)`).
+    public init(identity: NodeIdentity, mesh: MeshID, store: BlobStore, ledger: Ledger, compute: ComputeExecutor,
          dialer: PeerDialer, settings: TaskPlaneSettings, logger: Logger,
          isGraylisted: @escaping @Sendable (NodeID) async -> Bool = { _ in false }) {
         self.identity = identity
@@ -54,7 +56,7 @@ public final class TaskPlane: Sendable {
                     protocolID: protocolID, handshakeTimeout: .seconds(5))
             },
             liveMembers: { await runtime.liveMembers() },
-            misbehaved: { peer, reason in await runtime.reportMisbehaviour(of: peer, reason: reason) })
+            misbehaved: { peer in await runtime.reportMisbehaviour(of: peer) })
         self.init(identity: identity, mesh: runtime.mesh, store: store, ledger: ledger, compute: compute,
                   dialer: dialer, settings: settings, logger: logger,
                   isGraylisted: { await runtime.isGraylisted($0) })
@@ -76,7 +78,7 @@ public final class TaskPlane: Sendable {
         switch connection.protocolID {
         case TaskProtocol.blob:
             let server = BlobServer(store: store, limiter: limiter, counters: counters)
-            if await !server.serve(connection) { await dialer.misbehaved(peer, "blob.badRequest") }
+            if await !server.serve(connection) { await dialer.misbehaved(peer) }
         case TaskProtocol.task:
             await serveTasks(connection, from: peer)
         default:
@@ -91,7 +93,7 @@ public final class TaskPlane: Sendable {
                 request = try TaskRequest.decode(frame)
             } catch {
                 counters.count("task.badRequest")
-                await dialer.misbehaved(peer, "task.badRequest")
+                await dialer.misbehaved(peer)
                 try? await connection.send(TaskReply.failure(requestID: 0, TaskFailure(.badRequest, "\(error)")).encoded())
                 return
             }
