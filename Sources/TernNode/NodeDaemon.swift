@@ -108,7 +108,8 @@ struct RuntimeControl: ControlHandler {
     func addBlob(_ request: BlobAddRequest) async throws -> BlobInfo {
         guard let kind = BlobKind(name: request.kind) else { throw TaskFailure(.badRequest, "unknown blob kind \(request.kind)") }
         // Models are referenced where they lie (verified when opened); other kinds are copied.
-        return try tasks.store.add(fileAt: request.path, kind: kind, name: request.name, copy: kind != .model)
+        let reference = request.reference ?? (kind == .model)
+        return try tasks.store.add(fileAt: request.path, kind: kind, name: request.name, copy: !reference)
     }
 
     func getBlob(_ request: BlobGetRequest) async throws -> BlobFetchReport {

@@ -4,7 +4,7 @@ import ArgumentParser
 /// same run.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure kernel, model and fine-tuning speed on this machine.",
-        subcommands: [BenchKernels.self, BenchFloat.self, BenchModel.self, BenchFinetune.self]
+        abstract: "Measure kernel, model, fine-tuning and blob transfer speed on this machine.",
+        subcommands: [BenchKernels.self, BenchFloat.self, BenchModel.self, BenchFinetune.self, BenchBlob.self]
     )
 }

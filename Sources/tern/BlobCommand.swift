@@ -25,6 +25,7 @@ struct BlobCommand: AsyncParsableCommand {
         @Argument(help: "The file to add.") var file: String
         @Option(help: "What the file holds: model, dataset, adapter or checkpoint.") var kind = "model"
         @Option(help: "A name to show in listings (default: the file name).") var name: String?
+        @Flag(help: "Reference the file where it lies instead of copying it (the default for models; the file must then stay unchanged).") var reference = false
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataDirectoryOption
 
@@ -35,7 +36,8 @@ struct BlobCommand: AsyncParsableCommand {
         func run() async throws {
             let path = URL(fileURLWithPath: file).standardizedFileURL.path
             let info = try await ControlClient(directory: data.directory).addBlob(
-                BlobAddRequest(path: path, kind: kind, name: name ?? URL(fileURLWithPath: file).lastPathComponent))
+                BlobAddRequest(path: path, kind: kind, name: name ?? URL(fileURLWithPath: file).lastPathComponent,
+                               reference: reference ? true : nil))
             if json {
                 print(String(decoding: try ControlJSON.encoder.encode(info), as: UTF8.self))
             } else {

@@ -78,7 +78,12 @@ public struct BlobAddRequest: Codable, Sendable, Equatable {
     public var path: String
     public var kind: String
     public var name: String?
-    public init(path: String, kind: String, name: String?) { self.path = path; self.kind = kind; self.name = name }
+    /// Reference the file where it lies instead of copying it into the store; nil: models
+    /// are referenced, everything else copied.
+    public var reference: Bool?
+    public init(path: String, kind: String, name: String?, reference: Bool? = nil) {
+        self.path = path; self.kind = kind; self.name = name; self.reference = reference
+    }
 }
 
 /// `POST /v1/blobs/get`: fetch a blob from the mesh, optionally copying it to `out`.

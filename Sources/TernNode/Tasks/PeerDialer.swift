@@ -28,7 +28,7 @@ public enum TaskProtocol {
 
 extension Duration {
     /// The duration in seconds, as a Double (for rates and reports).
-    var inSeconds: Double {
+    public var inSeconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
