@@ -11,6 +11,7 @@ enum LedgerSchema {
         migrator.registerMigration("v1-membership", migrate: createMembershipTables)
         migrator.registerMigration("v1-artifacts", migrate: createArtifactTables)
         migrator.registerMigration("v1-work", migrate: createWorkTables)
+        migrator.registerMigration("v2-blobs", migrate: createBlobTables)
         return migrator
     }
 

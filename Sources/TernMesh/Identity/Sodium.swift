@@ -16,10 +16,12 @@ enum Sodium {
     }
 
     /// BLAKE2b (`crypto_generichash`) of `bytes`, `length` bytes long (16…64), keyed when
-    /// `key` is not empty (16…64 bytes).
+    /// `key` is not empty (16…64 bytes). Hashing waits for `sodium_init`, which also picks the
+    /// fastest BLAKE2b this CPU runs (blob hashing needs it).
     static func blake2b(_ bytes: [UInt8], key: [UInt8] = [], length: Int = 32) -> [UInt8] {
         precondition(length >= 16 && length <= 64, "BLAKE2b output length out of range")
         precondition(key.isEmpty || (key.count >= 16 && key.count <= 64), "BLAKE2b key length out of range")
+        ensureInitialized()
         var out = [UInt8](repeating: 0, count: length)
         _ = bytes.withUnsafeBufferPointer { input in
             key.withUnsafeBufferPointer { keyBytes in
@@ -27,6 +29,15 @@ enum Sodium {
                                    key.isEmpty ? nil : keyBytes.baseAddress, key.count)
             }
         }
+        return out
+    }
+
+    /// BLAKE2b-256 of raw memory (a file chunk read into a reused buffer), without copying it
+    /// into an array first.
+    static func blake2b(_ buffer: UnsafeRawBufferPointer) -> [UInt8] {
+        ensureInitialized()
+        var out = [UInt8](repeating: 0, count: 32)
+        crypto_generichash(&out, 32, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(buffer.count), nil, 0)
         return out
     }
 }
