@@ -167,6 +167,8 @@ public struct PeerListing: Sendable, Equatable {
 public enum LedgerError: Error, CustomStringConvertible, Equatable {
     case cannotOpen(path: String, underlying: String)
     case conflictingAdapter(hash: String)
+    /// Credit is given only for a receipt the requester has countersigned.
+    case receiptNotCountersigned(jobID: String)
 
     public var description: String {
         switch self {
@@ -174,6 +176,8 @@ public enum LedgerError: Error, CustomStringConvertible, Equatable {
             "cannot open ledger database at \(path): \(underlying)"
         case .conflictingAdapter(let hash):
             "adapter \(hash) is already registered with different metadata"
+        case .receiptNotCountersigned(let jobID):
+            "receipt for job \(jobID) is not countersigned by its requester; only an accepted receipt earns credit"
         }
     }
 }

@@ -12,6 +12,7 @@ enum LedgerSchema {
         migrator.registerMigration("v1-artifacts", migrate: createArtifactTables)
         migrator.registerMigration("v1-work", migrate: createWorkTables)
         migrator.registerMigration("v2-blobs", migrate: createBlobTables)
+        migrator.registerMigration("v2-receipts", migrate: recreateReceiptTables)
         return migrator
     }
 
@@ -151,5 +152,45 @@ enum LedgerSchema {
         }
         try db.create(index: "credits_by_node", on: "credits", columns: ["node_id", "at"])
         try db.create(index: "credits_by_receipt", on: "credits", columns: ["receipt_id"])
+    }
+
+    /// Receipts and credits for jobs. The v1 tables were tied to shards and never written,
+    /// so they are dropped, not converted. A receipt is keyed by its job id and keeps the
+    /// exact signed bytes, so it can be re-verified and re-sent; `credits` holds one running
+    /// total per node, updated in the transaction that accepts a receipt.
+    private static func recreateReceiptTables(_ db: Database) throws {
+        try db.drop(table: "credits")
+        try db.drop(table: "receipts")
+
+        try db.create(table: "receipts") { t in
+            t.primaryKey("job_id", .text)
+            t.column("kind", .text).notNull()
+            t.column("worker_node_id", .text).notNull()
+            t.column("requester_node_id", .text).notNull()
+            t.column("output_blob_id", .text)
+            t.column("tokens", .integer).notNull()
+            t.column("wall_millis", .integer).notNull()
+            t.column("signed_bytes", .blob).notNull()
+            t.column("worker_signature", .blob).notNull()
+            t.column("requester_signature", .blob)
+            t.column("accepted", .boolean).notNull().defaults(to: false)
+            t.column("created_at", .datetime).notNull()
+        }
+        try db.create(index: "receipts_by_worker", on: "receipts", columns: ["worker_node_id", "created_at"])
+        try db.create(index: "receipts_by_requester", on: "receipts", columns: ["requester_node_id", "created_at"])
+
+        try db.create(table: "credits") { t in
+            t.primaryKey("node_id", .text)
+            t.column("jobs_accepted", .integer).notNull().defaults(to: 0)
+            t.column("jobs_rejected", .integer).notNull().defaults(to: 0)
+            t.column("tokens_accepted", .integer).notNull().defaults(to: 0)
+            t.column("wall_millis_accepted", .integer).notNull().defaults(to: 0)
+            t.column("updated_at", .datetime).notNull()
+        }
+
+        // A shard of a distributed round will be one job; its receipt names the work done.
+        try db.alter(table: "shards") { t in
+            t.add(column: "receipt_job_id", .text).references("receipts", onDelete: .setNull)
+        }
     }
 }

@@ -12,6 +12,6 @@ struct Tern: AsyncParsableCommand {
             what this machine can do.
             """,
         version: TernVersion.string,
-        subcommands: [NodeCommand.self, MeshCommand.self, BlobCommand.self, JobCommand.self, RunCommand.self, LogitsCommand.self, ConvertCommand.self, ChatCommand.self, EvalCommand.self, DataCommand.self, FinetuneCommand.self, ModelCommand.self, AdapterCommand.self, Sim.self, Bench.self, FuzzCommand.self]
+        subcommands: [NodeCommand.self, MeshCommand.self, BlobCommand.self, JobCommand.self, LedgerCommand.self, RunCommand.self, LogitsCommand.self, ConvertCommand.self, ChatCommand.self, EvalCommand.self, DataCommand.self, FinetuneCommand.self, ModelCommand.self, AdapterCommand.self, Sim.self, Bench.self, FuzzCommand.self]
     )
 }
