@@ -67,9 +67,9 @@ import TernMesh
         }
     }
 
-    @Test func chunkBitmapsRoundTrip() {
+    @Test func heldChunkBitmapsRoundTrip() {
         let held = (0..<19).map { $0 % 3 == 0 }
-        #expect(ChunkBitmap.decode(ChunkBitmap.encode(held), count: 19) == held)
-        #expect(ChunkBitmap.decode([], count: 4) == [false, false, false, false])
+        #expect(HeldChunks.decode(HeldChunks.encode(held), count: 19) == held)
+        #expect(HeldChunks.decode([], count: 4) == [false, false, false, false])
     }
 }

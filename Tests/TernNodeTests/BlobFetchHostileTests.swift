@@ -47,7 +47,7 @@ import TernNode
                         default: break
                         }
                         reply = BlobReply.manifest(requestID: id, manifest: bytes,
-                                                   held: ChunkBitmap.encode([Bool](repeating: true, count: manifest.chunkCount))).encoded()
+                                                   held: HeldChunks.encode([Bool](repeating: true, count: manifest.chunkCount))).encoded()
                     case let .chunk(id, _, index):
                         let range = manifest.byteRange(ofChunk: Int(index))
                         var bytes = Array(content[Int(range.lowerBound)..<Int(range.upperBound)])

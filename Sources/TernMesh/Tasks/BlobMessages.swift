@@ -89,7 +89,7 @@ public enum BlobReply: Sendable, Equatable {
 }
 
 /// One bit a chunk, least significant bit of byte 0 first: which chunks a holder serves.
-public enum ChunkBitmap {
+public enum HeldChunks {
     public static func encode(_ held: [Bool]) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: (held.count + 7) / 8)
         for (index, isHeld) in held.enumerated() where isHeld { bytes[index / 8] |= 1 << UInt8(index % 8) }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TernMesh
 import Logging
 
 /// The daemon's control API: HTTP/JSON on 127.0.0.1 only, every request must carry

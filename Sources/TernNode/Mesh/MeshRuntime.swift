@@ -90,7 +90,7 @@ public actor MeshRuntime {
             listener = try await SecureListener.bind(
                 host: listen.host, port: listen.port, identity: identity.transportIdentity(in: mesh),
                 requirement: .allowedBy { _ in true },
-                protocols: [Self.pushPullProtocol].union(streamHandler?.protocols ?? []),
+                protocols: Set([Self.pushPullProtocol]).union(streamHandler?.protocols ?? []),
                 onRejected: { remote, reason in
                     log.debug("refused push-pull connection", metadata: ["from": "\(remote.map { "\($0)" } ?? "?")", "reason": "\(reason)"])
                 })

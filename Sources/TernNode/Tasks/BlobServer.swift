@@ -46,7 +46,7 @@ struct BlobServer: Sendable {
             guard bytes.count <= TaskWireLimits.maxManifestBytes else {
                 return .failure(requestID: requestID, TaskFailure(.tooLarge, "manifest of \(blob.short) exceeds one frame"))
             }
-            return .manifest(requestID: requestID, manifest: bytes, held: ChunkBitmap.encode(held))
+            return .manifest(requestID: requestID, manifest: bytes, held: HeldChunks.encode(held))
         case let .chunk(requestID, blob, index):
             do {
                 let bytes = try store.readChunk(blob, index: Int(index))

@@ -22,7 +22,7 @@ final class BlobStreamClient {
         switch try BlobReply.decode(frame, maxChunkBytes: 0) {
         case let .manifest(id, bytes, held) where id == requestID:
             let manifest = try BlobManifest.decode(bytes, expecting: blob)
-            return (manifest, ChunkBitmap.decode(held, count: manifest.chunkCount))
+            return (manifest, HeldChunks.decode(held, count: manifest.chunkCount))
         case let .failure(id, failure) where id == requestID:
             throw failure
         default:

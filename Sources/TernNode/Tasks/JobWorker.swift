@@ -133,7 +133,7 @@ struct JobWorker {
     /// stored in the ledger) or reject (counted).
     private func awaitVerdict(on signed: SignedReceipt) async -> Bool {
         let frame = try? await withDeadline(plane.settings.acceptTimeout) { try await connection.receive() }
-        guard let frame, let frame, let verdict = try? TaskRequest.decode(frame) else {
+        guard let bytes = frame, let verdict = try? TaskRequest.decode(bytes) else {
             plane.counters.count("task.noVerdict")
             return false
         }
