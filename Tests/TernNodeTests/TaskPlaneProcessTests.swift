@@ -1,4 +1,3 @@
-import CryptoKit
 import Foundation
 import Testing
 import TernMesh
@@ -20,12 +19,17 @@ import TernNode
         return path
     }
 
+    /// `sha256sum FILE`'s digest.
     static func sha256(_ path: String) throws -> String {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let data = try handle.read(upToCount: 4 << 20), !data.isEmpty { hasher.update(data: data) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        p.arguments = [path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? "?"
     }
 
     /// A file of `mebibytes` MiB of seeded pseudo-random bytes.
@@ -116,7 +120,8 @@ import TernNode
         let modelID = try Self.json(BlobInfo.self, added.out).id.hex
         #expect(try Self.tern(["blob", "add", model, "--json"] + data(node1)).status == 0)
         let modelOut = root.appendingPathComponent("model-copy.gguf").path
-        let firstFetch = Task { try await Self.ternInBackground(["blob", "get", modelID, "--out", modelOut, "--json"] + data(node2)) }
+        let firstArguments = ["blob", "get", modelID, "--out", modelOut, "--json"] + data(node2)
+        let firstFetch = Task { try await Self.ternInBackground(firstArguments) }
         _ = try await MeshProcessTests.eventually("node 2 has 10 chunks", seconds: 60) {
             await Self.chunksHeld(modelID, at: node2) >= 10 ? true : nil
         }
@@ -133,7 +138,8 @@ import TernNode
         try Self.randomFile(dataset, mebibytes: 96, seed: 1)
         let datasetID = try Self.json(BlobInfo.self, Self.tern(["blob", "add", dataset, "--kind", "dataset", "--json"] + data(node0)).out).id.hex
         let datasetOut = root.appendingPathComponent("dataset-copy.bin").path
-        let interrupted = Task { try await Self.ternInBackground(["blob", "get", datasetID, "--kind", "dataset", "--out", datasetOut] + data(node2)) }
+        let interruptedArguments = ["blob", "get", datasetID, "--kind", "dataset", "--out", datasetOut] + data(node2)
+        let interrupted = Task { try await Self.ternInBackground(interruptedArguments) }
         _ = try await MeshProcessTests.eventually("node 2 has 40 chunks", seconds: 60) {
             await Self.chunksHeld(datasetID, at: node2) >= 40 ? true : nil
         }
@@ -145,7 +151,8 @@ import TernNode
             (try? await client2.status()).flatMap { $0.membersAlive == 2 ? true : nil }
         }
         let resumed = try Self.json(BlobFetchReport.self, Self.tern(["blob", "get", datasetID, "--kind", "dataset", "--out", datasetOut, "--json"] + data(node2)).out)
-        #expect(resumed.chunksAlreadyHeld >= 32, "\(resumed)")
+        // Every chunk verified before the kill is kept, committed or not.
+        #expect(resumed.chunksAlreadyHeld >= 40, "\(resumed)")
         #expect(resumed.chunksFetched + resumed.chunksAlreadyHeld == 96, "\(resumed)")
         #expect(try Self.sha256(datasetOut) == Self.sha256(dataset))
 
@@ -173,65 +180,5 @@ import TernNode
 
     private func node1Fingerprint(_ daemon: Daemon) throws -> String {
         try NodeIdentity.loadOrCreate(inDirectory: daemon.directory.url.path).nodeID.fingerprint
-    }
-}
-
-/// A generate job between two daemons: the worker holds no model and fetches it from the
-/// requester; the tokens equal a local `tern run --temp 0`; both ledgers hold the receipt
-/// with both signatures; bad jobs get clear errors.
-@Suite(.serialized) struct GenerateJobProcessTests {
-    typealias Mesh = TaskPlaneProcessTests
-
-    @Test func aPeerRunsAGenerateJobOnAModelOnlyTheRequesterHad() async throws {
-        let model = try Mesh.demoModel()
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tern-job-\(UUID().uuidString.prefix(8))")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let daemons = try await Mesh.startMesh(2, root: root)
-        defer { for daemon in daemons { daemon.stop() } }
-        let (node0, node1) = (daemons[0], daemons[1])
-        let data = { (daemon: MeshProcessTests.Daemon) in ["--data", daemon.directory.url.path] }
-        let worker = try NodeIdentity.loadOrCreate(inDirectory: node1.directory.url.path).nodeID
-        let requester = try NodeIdentity.loadOrCreate(inDirectory: node0.directory.url.path).nodeID
-        let modelID = try Mesh.json(BlobInfo.self, Mesh.tern(["blob", "add", model, "--json"] + data(node0)).out).id.hex
-
-        let prompt = "The capital of France is"
-        let run = try await Mesh.ternInBackground(["job", "run", "--peer", String(worker.hex.prefix(12)), "generate",
-                                                   "--model", modelID, "-p", prompt, "-n", "12", "--json"] + data(node0))
-        #expect(run.status == 0, "\(run.err)")
-        let reply = try Mesh.json(JobRunReply.self, run.out)
-        let local = try await Mesh.ternInBackground(["run", model, "-p", prompt, "-n", "12", "--temp", "0"])
-        #expect(local.out == prompt + reply.text + "\n")
-        #expect(reply.tokens == 12)
-
-        // The countersigned receipt verifies; any changed byte does not.
-        let signed = try SignedReceipt.decode(try #require(Hex.decode(reply.signedReceipt)), mesh: .open)
-        #expect(signed.receipt.worker == worker && signed.receipt.requester == requester)
-        #expect(signed.workerSignatureIsValid(mesh: .open) && signed.requesterSignatureIsValid(mesh: .open))
-        var tampered = try #require(Hex.decode(reply.signedReceipt))
-        tampered[40] ^= 1
-        #expect(throws: (any Error).self) { try SignedReceipt.decode(tampered, mesh: .open) }
-
-        // Both ledgers hold it, countersigned; the requester credits the worker.
-        for daemon in daemons {
-            let listed = try Mesh.tern(["ledger", "receipts", "--json"] + data(daemon))
-            #expect(listed.status == 0, "\(listed.err)")
-            #expect(listed.out.contains(reply.jobID), "\(listed.out)")
-            #expect(listed.out.contains(reply.signedReceipt), "the countersigned receipt is stored as sent")
-        }
-        let credits = try Mesh.tern(["ledger", "credits", "--json"] + data(node0))
-        #expect(credits.out.contains(worker.hex), "\(credits.out)")
-
-        // Bad jobs: a model nobody has, more tokens than the limit.
-        let nobody = try await Mesh.ternInBackground(["job", "run", "--peer", String(worker.hex.prefix(12)), "generate",
-                                                      "--model", String(repeating: "ab", count: 32), "-p", "x"] + data(node0))
-        #expect(nobody.status != 0)
-        #expect(nobody.err.contains("no live peer holds blob"), "\(nobody.err)")
-        let tooLong = try await Mesh.ternInBackground(["job", "run", "--peer", String(worker.hex.prefix(12)), "generate",
-                                                       "--model", modelID, "-p", "x", "-n", "5000"] + data(node0))
-        #expect(tooLong.status != 0)
-        #expect(tooLong.err.contains("max tokens"), "\(tooLong.err)")
-        // The worker is still up and answering after all of it.
-        let status = try await (try await node1.client()).status()
-        #expect(status.dropped["task.badJob", default: 0] >= 1, "\(status.dropped)")
     }
 }

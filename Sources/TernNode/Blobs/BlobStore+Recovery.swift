@@ -38,8 +38,26 @@ extension BlobStore {
         }
         let file = try BlobFile.writing(partial)
         try file.resize(to: manifest.size)
+        try recoverUncommittedChunks(of: &entry, in: file)
         entry.download = file
         return entry
+    }
+
+    /// Chunks written after the last bitmap commit are usually still in the file (a killed
+    /// process loses nothing the kernel already has): keep every one that verifies instead of
+    /// fetching it again, and commit them. The last missing chunk is always left to fetch, so
+    /// the download still completes (and is renamed) the normal way.
+    private func recoverUncommittedChunks(of entry: inout BlobEntry, in file: BlobFile) throws {
+        var recovered = 0
+        for index in entry.chunks.missing.dropLast() {
+            guard let bytes = try? file.read(entry.manifest.byteRange(ofChunk: index)),
+                  entry.manifest.verify(chunk: bytes, index: index) else { continue }
+            _ = entry.chunks.insert(index)
+            recovered += 1
+        }
+        guard recovered > 0 else { return }
+        try file.sync()
+        try ledger.updateBlobChunks(id: entry.id.hex, bitmap: entry.chunks.data, complete: false)
     }
 
     /// Deletes what a crash or an outside hand left in the directory: copies being added,
