@@ -23,12 +23,8 @@ public enum NodeDaemon {
                               settings: configuration.taskPlaneSettings, logger: logger)
         await runtime.serveStreams(TaskProtocol.all) { await tasks.handle($0) }
         try await runtime.bind()
-        func profile(_ throughput: MeasuredThroughput?) -> HardwareProfile {
-            ProfileBuilder.profile(
-                for: identity.nodeID, version: UInt64(Date().timeIntervalSince1970 * 1000), hardware: hardware,
-                ternaryGOPS: throughput?.ternaryGOPS ?? 0, memoryGBPerSecond: throughput?.memoryGBPerSecond ?? 0)
-        }
         let cached = ThroughputProbe.cached(in: directory, hardware: hardware)
+        let profiles = ProfilePublisher(identity: identity, hardware: hardware, store: store, runtime: runtime, throughput: cached)
         if cached == nil {
             // Measure off the start-up path: the node joins at once and re-publishes its
             // profile with the figures when they are ready.
@@ -36,16 +32,16 @@ public enum NodeDaemon {
                 guard let measured = try? await compute.run({
                     ThroughputProbe.measureAndCache(in: directory, hardware: hardware)
                 }) else { return }
-                try? await runtime.publish(profile(measured))
+                await profiles.measured(measured)
             }
         }
-        let initialProfile = profile(cached)
+        let initialProfile = profiles.current()
 
         let token = ControlToken.generate()
         try token.write(to: directory.controlTokenFile)
         let endpointFile = directory.controlEndpointFile
         let app = ControlServer.application(
-            handler: RuntimeControl(runtime: runtime, tasks: tasks, dataDirectory: directory.url.path),
+            handler: RuntimeControl(runtime: runtime, tasks: tasks, profiles: profiles, dataDirectory: directory.url.path),
             token: token, port: configuration.controlPort, logger: logger,
             onListening: { port in
                 let endpoint = ControlEndpoint(port: port, pid: getpid())
@@ -89,6 +85,7 @@ struct MeshService: Service {
 struct RuntimeControl: ControlHandler {
     let runtime: MeshRuntime
     let tasks: TaskPlane
+    let profiles: ProfilePublisher
     let dataDirectory: String
 
     func status() async -> NodeStatusReply {
@@ -109,13 +106,16 @@ struct RuntimeControl: ControlHandler {
         guard let kind = BlobKind(name: request.kind) else { throw TaskFailure(.badRequest, "unknown blob kind \(request.kind)") }
         // Models are referenced where they lie (verified when opened); other kinds are copied.
         let reference = request.reference ?? (kind == .model)
-        return try tasks.store.add(fileAt: request.path, kind: kind, name: request.name, copy: !reference)
+        let info = try tasks.store.add(fileAt: request.path, kind: kind, name: request.name, copy: !reference)
+        if kind == .model { await profiles.publish() }
+        return info
     }
 
     func getBlob(_ request: BlobGetRequest) async throws -> BlobFetchReport {
         guard let id = BlobID(hex: request.id) else { throw TaskFailure(.badRequest, "not a blob id: \(request.id)") }
         let report = try await tasks.fetch(id, kind: request.kind.flatMap(BlobKind.init(name:)) ?? .model, name: request.name)
         if let out = request.out { try tasks.store.export(id, to: out) }
+        if tasks.store.info(id)?.kind == .model { await profiles.publish() }
         return report
     }
 
@@ -123,7 +123,9 @@ struct RuntimeControl: ControlHandler {
 
     func removeBlob(_ id: String) async throws {
         guard let blob = BlobID(hex: id) else { throw TaskFailure(.badRequest, "not a blob id: \(id)") }
+        let wasModel = tasks.store.info(blob)?.kind == .model
         try tasks.store.remove(blob)
+        if wasModel { await profiles.publish() }
     }
 
     func generate(_ request: GenerateJobRequest) async throws -> JobRunReply {
