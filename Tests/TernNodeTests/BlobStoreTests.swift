@@ -268,5 +268,11 @@ import Testing
 
         try store.remove(info.id)
         #expect(try ledger.model(contentHash: info.id.hex)?.path == nil)
+
+        // The same model fetched from a peer: registered again, now held in the store.
+        let manifest = BlobManifest.hashing(bytes: image)
+        _ = try store.beginDownload(manifest, kind: .model, name: "tiny")
+        #expect(try store.writeChunk(manifest.id, index: 0, bytes: image))
+        #expect(try ledger.model(contentHash: info.id.hex)?.path == store.path(of: info.id))
     }
 }
