@@ -63,6 +63,6 @@ let package = Package(
         .testTarget(name: "TernMeshTests", dependencies: ["TernMesh", "TernSupport"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
         .testTarget(name: "TernTrainTests", dependencies: ["TernTrain"]),
-        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger", "TernSupport", "TernKernels"]),
+        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger", "TernSupport", "TernKernels", "TernModel"]),
     ]
 )

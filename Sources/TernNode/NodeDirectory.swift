@@ -17,7 +17,7 @@ public struct NodeDirectory: Sendable {
     public var identityFile: URL { url.appendingPathComponent("identity.key") }
     public var ledgerFile: URL { url.appendingPathComponent("ledger.sqlite") }
     public var controlTokenFile: URL { url.appendingPathComponent("control.token") }
-    /// The blob store: chunks of partial downloads and complete blobs the node owns.
+    /// The blob store: complete blobs and downloads in progress (`BlobStore`).
     public var blobsDirectory: URL { url.appendingPathComponent("blobs", isDirectory: true) }
     /// Written by a running daemon: where its control API listens, and its pid.
     public var controlEndpointFile: URL { url.appendingPathComponent("control.json") }

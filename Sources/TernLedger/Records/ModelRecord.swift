@@ -27,4 +27,9 @@ public struct ModelRecord: LedgerRecord, Equatable {
         self.path = path
         self.blobID = blobID
     }
+
+    // `blob_id` reads back as `blobId`.
+    enum CodingKeys: String, CodingKey {
+        case contentHash, name, architecture, fileSize, tensorTypes, path, blobID = "blobId"
+    }
 }

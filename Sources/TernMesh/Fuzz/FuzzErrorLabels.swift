@@ -32,3 +32,22 @@ extension TransportError {
         }
     }
 }
+
+extension BlobError {
+    public var fuzzLabel: String {
+        switch self {
+        case .malformedManifest: "malformedManifest"
+        case .manifestMismatch: "manifestMismatch"
+        case .tooLarge: "tooLarge"
+        case .chunkTooLarge: "chunkTooLarge"
+        case .unknownBlob: "unknownBlob"
+        case .incomplete: "incomplete"
+        case .chunkNotHeld: "chunkNotHeld"
+        case .quotaExceeded: "quotaExceeded"
+        case .inUse: "inUse"
+        case .fileChanged: "fileChanged"
+        case .notAModel: "notAModel"
+        case .io: "io"
+        }
+    }
+}

@@ -18,6 +18,8 @@ public enum FuzzCatalog {
               make: { SWIMMessageFuzzTarget() }),
         Entry(name: "snapshot", summary: "push-pull frames: MembershipSnapshot.decodeFragment",
               make: { SnapshotFuzzTarget() }),
+        Entry(name: "blob-manifest", summary: "blob manifests from peers: BlobManifest.decode",
+              make: { BlobManifestFuzzTarget() }),
         Entry(name: "profile", summary: "HardwareProfile(decoding:), SignedProfile signatures",
               make: { ProfileFuzzTarget() }),
         Entry(name: "handshake", summary: "new TCP streams: framing, handshake hello and auth, frames",
