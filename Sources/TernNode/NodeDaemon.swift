@@ -57,6 +57,9 @@ public enum NodeDaemon {
         let group = ServiceGroup(services: [mesh, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         defer { try? FileManager.default.removeItem(at: endpointFile) }
         try await group.run()
+        // Downloads in progress keep every chunk they verified (the bitmap is otherwise
+        // committed every few dozen chunks).
+        try? store.flush()
     }
 
     /// Two daemons on one data directory would fight over its ledger and identity.
