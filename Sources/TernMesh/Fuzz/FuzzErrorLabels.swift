@@ -32,3 +32,15 @@ extension TransportError {
         }
     }
 }
+
+extension ReceiptError {
+    public var fuzzLabel: String {
+        switch self {
+        case let .malformed(error): error.fuzzLabel
+        case .invalidField: "invalidField"
+        case .wrongSigner: "wrongSigner"
+        case .badWorkerSignature: "badWorkerSignature"
+        case .badRequesterSignature: "badRequesterSignature"
+        }
+    }
+}

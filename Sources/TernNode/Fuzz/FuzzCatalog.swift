@@ -20,6 +20,8 @@ public enum FuzzCatalog {
               make: { SnapshotFuzzTarget() }),
         Entry(name: "profile", summary: "HardwareProfile(decoding:), SignedProfile signatures",
               make: { ProfileFuzzTarget() }),
+        Entry(name: "receipt", summary: "job receipts: SignedReceipt.decode, JobReceipt.decode",
+              make: { ReceiptFuzzTarget() }),
         Entry(name: "handshake", summary: "new TCP streams: framing, handshake hello and auth, frames",
               make: { HandshakeFuzzTarget() }),
         Entry(name: "control", summary: "control API JSON bodies and the node's JSON files",
