@@ -145,4 +145,25 @@ struct TrainingLoopTests {
         #expect(abs(parameters.gradientNorm - 1) < 1e-6)
         #expect(abs(parameters.gradients[5] - 0.8) < 1e-6)
     }
+
+    @Test("training one LoRA factor leaves the other bit-identical, weight decay included", arguments: LoRAFactor.allCases)
+    func trainsOneFactor(factor: LoRAFactor) throws {
+        let model = try TinyModel.make(architecture: .llama)
+        var options = TrainingOptions()
+        options.targets = [.attentionQuery, .feedForwardUp]
+        options.learningRate = 1e-2
+        options.steps = 3
+        options.adam.weightDecay = 0.1
+        options.trainedFactor = factor
+        let random = RandomSource(seed: options.seed)
+        // B random too: from B = 0, A would get no gradient and the test would prove nothing.
+        let parameters = try TinyModel.adapter(for: model, targets: options.targets, rank: options.rank, alpha: options.alpha)
+        let graph = try TrainingGraph(model: model, parameters: parameters, capacity: 16)
+        let trainer = try Trainer(graph: graph, train: try Self.dataset, validation: [], options: options, random: random)
+        let before = Array(parameters.values)
+        while !trainer.isFinished { _ = try trainer.trainStep() }
+        for range in parameters.ranges(of: factor.other) { #expect(Array(parameters.values[range]) == Array(before[range])) }
+        #expect(parameters.ranges(of: factor).contains { Array(parameters.values[$0]) != Array(before[$0]) })
+        #expect(trainer.checkpoint().state.options.trainedFactor == factor)
+    }
 }

@@ -51,3 +51,15 @@ extension BlobError {
         }
     }
 }
+
+extension ReceiptError {
+    public var fuzzLabel: String {
+        switch self {
+        case let .malformed(error): error.fuzzLabel
+        case .invalidField: "invalidField"
+        case .wrongSigner: "wrongSigner"
+        case .badWorkerSignature: "badWorkerSignature"
+        case .badRequesterSignature: "badRequesterSignature"
+        }
+    }
+}

@@ -107,6 +107,26 @@ public enum MeshFuzzSamples {
         return snapshot.fragments(maxBytes: 1_024) + snapshot.fragments() + MembershipSnapshot().fragments()
     }
 
+    // MARK: Job receipts
+
+    /// A train receipt with every field set and 64 inputs, countersigned; and a generate
+    /// receipt without inputs or output, signed by its worker only.
+    public static var signedReceipts: [SignedReceipt] {
+        var chain = StepHashChain()
+        chain.append(StepHashChain.digest([1]))
+        let train = JobReceipt(
+            jobID: [UInt8](repeating: 0x10, count: JobReceipt.jobIDByteCount), kind: .train, worker: alice.nodeID,
+            requester: bob.nodeID, inputs: (0..<JobReceipt.maxInputs).map { BlobID(bytes: [UInt8](repeating: UInt8($0), count: 32))! },
+            optionsHash: StepHashChain.digest([2]), output: BlobID(bytes: [UInt8](repeating: 0xEE, count: 32)),
+            tokens: 1 << 40, wallMillis: 86_400_000, stepChainRoot: chain.root, finishedAtMillis: nowMillis)
+        let generate = JobReceipt(
+            jobID: [UInt8](repeating: 0x20, count: JobReceipt.jobIDByteCount), kind: .generate, worker: carol.nodeID,
+            requester: alice.nodeID, inputs: [], optionsHash: StepHashChain.digest([3]), output: nil, tokens: 0,
+            wallMillis: 0, stepChainRoot: StepHashChain().root, finishedAtMillis: 0)
+        return [try! SignedReceipt.sign(train, worker: alice, mesh: mesh).countersigned(by: bob, mesh: mesh),
+                try! SignedReceipt.sign(generate, worker: carol, mesh: mesh)]
+    }
+
     // MARK: Secure-stream handshake
 
     /// The side that dials in the handshake samples; the fuzzed acceptor is `bob`.

@@ -84,6 +84,15 @@ public struct LoRAAdapterFile: Sendable {
     /// Writes `adapter` for the model in `baseModel` (whose architecture it records), F32,
     /// after checking it fits that model.
     public static func write(_ adapter: LoRAAdapter, to path: String, baseModel: GGUFFile) throws {
+        try writer(for: adapter, baseModel: baseModel).write(to: path)
+    }
+
+    /// The file `write` would write, as bytes (a job's result travels as a blob, not a path).
+    public static func serialized(_ adapter: LoRAAdapter, baseModel: GGUFFile) throws -> [UInt8] {
+        try writer(for: adapter, baseModel: baseModel).serialized()
+    }
+
+    private static func writer(for adapter: LoRAAdapter, baseModel: GGUFFile) throws -> GGUFWriter {
         try validate(adapter, against: baseModel)
         guard let architecture = baseModel.metadata["general.architecture"]?.stringValue else {
             throw LoRAFileError.baseMismatch("the base model has no general.architecture")
@@ -99,7 +108,7 @@ public struct LoRAAdapterFile: Sendable {
             try writer.addTensor(name: site.baseTensorName + ".lora_a", type: .f32, dimensions: [w.inputs, w.rank], data: bytes(w.a))
             try writer.addTensor(name: site.baseTensorName + ".lora_b", type: .f32, dimensions: [w.rank, w.outputs], data: bytes(w.b))
         }
-        try writer.write(to: path)
+        return writer
     }
 
     /// Checks that every site of `adapter` names a projection of `baseModel` with the

@@ -22,6 +22,8 @@ public enum FuzzCatalog {
               make: { BlobManifestFuzzTarget() }),
         Entry(name: "profile", summary: "HardwareProfile(decoding:), SignedProfile signatures",
               make: { ProfileFuzzTarget() }),
+        Entry(name: "receipt", summary: "job receipts: SignedReceipt.decode, JobReceipt.decode",
+              make: { ReceiptFuzzTarget() }),
         Entry(name: "handshake", summary: "new TCP streams: framing, handshake hello and auth, frames",
               make: { HandshakeFuzzTarget() }),
         Entry(name: "task-stream", summary: "task/1 and blob/1 frames: requests, replies, options",

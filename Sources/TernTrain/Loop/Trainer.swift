@@ -128,9 +128,14 @@ public final class Trainer {
                                                              dropout: dropout?.mask(step: step, microBatch: microBatch)))
             }
         }
+        // A frozen factor's gradients would still count towards the clipping norm.
+        let trained = options.trainedFactor.map { parameters.ranges(of: $0) }
+        if let frozen = options.trainedFactor?.other {
+            for range in parameters.ranges(of: frozen) { parameters.gradients[range].update(repeating: 0) }
+        }
         let norm = GradientClipping.clip(parameters, maxNorm: options.maxGradientNorm)
         let rate = schedule.rate(at: step)
-        if scored > 0 { optimizer.update(parameters, learningRate: rate) }
+        if scored > 0 { optimizer.update(parameters, learningRate: rate, ranges: trained) }
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return StepReport(step: step, loss: loss, learningRate: rate, gradientNorm: norm,

@@ -19,6 +19,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var seed: UInt64 = 42
     /// LoRA dropout probability on each pair's input while training (0: none); see `LoRADropout`.
     public var dropout: Float = 0
+    /// Only this factor of every pair trains and the other stays exactly as it started
+    /// (nil: both train). See `LoRAFactor`.
+    public var trainedFactor: LoRAFactor?
 
     public init() {}
 
@@ -59,7 +62,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
 }
 
 extension TrainingOptions {
-    /// Decodes `state.json`; a checkpoint written before `dropout` existed resumes with 0.
+    /// Decodes `state.json`; a checkpoint written before `dropout` existed resumes with 0,
+    /// one written before `trainedFactor` with both factors training.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         rank = try c.decode(Int.self, forKey: .rank)
@@ -76,5 +80,6 @@ extension TrainingOptions {
         adam = try c.decode(AdamW.Settings.self, forKey: .adam)
         seed = try c.decode(UInt64.self, forKey: .seed)
         dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
+        trainedFactor = try c.decodeIfPresent(LoRAFactor.self, forKey: .trainedFactor)
     }
 }

@@ -43,8 +43,10 @@ public final class AdamW {
         self.secondMoment = secondMoment
     }
 
-    /// One update of `parameters.values` from `parameters.gradients`.
-    public func update(_ parameters: LoRAParameters, learningRate: Float) {
+    /// One update of `parameters.values` from `parameters.gradients`, of the values in
+    /// `ranges` only when given (the rest, and their moments, are left exactly as they are:
+    /// weight decay must not shrink a frozen factor either).
+    public func update(_ parameters: LoRAParameters, learningRate: Float, ranges: [Range<Int>]? = nil) {
         precondition(parameters.count == firstMoment.count, "optimizer built for another parameter count")
         step += 1
         let b1 = settings.beta1, b2 = settings.beta2
@@ -54,13 +56,15 @@ public final class AdamW {
         let values = parameters.values, gradients = parameters.gradients
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
-                for i in 0..<values.count {
-                    let g = gradients[i]
-                    m[i] = b1 * m[i] + (1 - b1) * g
-                    v[i] = b2 * v[i] + (1 - b2) * g * g
-                    let mHat = m[i] / correction1
-                    let vHat = v[i] / correction2
-                    values[i] -= learningRate * mHat / (vHat.squareRoot() + settings.epsilon) + decay * values[i]
+                for range in ranges ?? [0..<values.count] {
+                    for i in range {
+                        let g = gradients[i]
+                        m[i] = b1 * m[i] + (1 - b1) * g
+                        v[i] = b2 * v[i] + (1 - b2) * g * g
+                        let mHat = m[i] / correction1
+                        let vHat = v[i] / correction2
+                        values[i] -= learningRate * mHat / (vHat.squareRoot() + settings.epsilon) + decay * values[i]
+                    }
                 }
             }
         }
