@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TernNode
+import TernSupport
 
 /// `tern bench blob`: a blob transfer between two real daemons on loopback, against a plain
 /// sequential read of the same file measured in the same run.
@@ -16,6 +17,7 @@ struct BenchBlob: AsyncParsableCommand {
             """)
 
     @Option(help: "Size of the test blob in MiB.") var sizeMib = 1024
+    @Option(help: "Fetches to time (the blob is removed from the second daemon between them); the best counts.") var runs = 3
     @Option(help: "Where to put the file and the daemons' data (default: a new temporary directory).") var workDir: String?
     @Flag(help: "Print JSON instead of a table.") var json = false
 
@@ -26,12 +28,16 @@ struct BenchBlob: AsyncParsableCommand {
         let transfer_mb_per_s: Double
         let transfer_over_plain_read: Double
         let transfer_seconds: Double
+        /// Every timed fetch, in order: the first on a freshly booted VM also pays for memory
+        /// the hypervisor has never backed, which later runs reuse.
+        let transfer_mb_per_s_runs: [Double]
         let goal_mb_per_s: Double
         let cores: Int
     }
 
     func validate() throws {
         guard sizeMib >= 1 else { throw ValidationError("--size-mib must be at least 1") }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
     }
 
     func run() async throws {
@@ -62,13 +68,23 @@ struct BenchBlob: AsyncParsableCommand {
         let added = ContinuousClock.now
         let info = try await clients[0].addBlob(BlobAddRequest(path: file, kind: "checkpoint", name: "bench", reference: true))
         let addSeconds = added.duration(to: .now).inSeconds
-        progress("fetching it on the second")
-        let report = try await clients[1].getBlob(BlobGetRequest(id: info.id.hex, out: nil, kind: "checkpoint"))
+        var seconds: [Double] = []
+        for run in 1...runs {
+            progress("fetching it on the second (\(run) of \(runs))")
+            let report = try await clients[1].getBlob(BlobGetRequest(id: info.id.hex, out: nil, kind: "checkpoint"))
+            guard report.chunksFetched == info.chunkCount else {
+                throw ValidationError("fetch \(run) moved \(report.chunksFetched) of \(info.chunkCount) chunks")
+            }
+            seconds.append(report.seconds)
+            try await clients[1].removeBlob(id: info.id.hex)
+        }
+        let best = seconds.min()!
         let mb = Double(size) / 1e6
         let result = Report(
             size_bytes: size, plain_read_mb_per_s: mb / plainRead, add_hash_mb_per_s: mb / addSeconds,
-            transfer_mb_per_s: mb / report.seconds, transfer_over_plain_read: plainRead / report.seconds,
-            transfer_seconds: report.seconds, goal_mb_per_s: 300, cores: ProcessInfo.processInfo.activeProcessorCount)
+            transfer_mb_per_s: mb / best, transfer_over_plain_read: plainRead / best,
+            transfer_seconds: best, transfer_mb_per_s_runs: seconds.map { mb / $0 }, goal_mb_per_s: 300,
+            cores: ProcessInfo.processInfo.activeProcessorCount)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -82,8 +98,9 @@ struct BenchBlob: AsyncParsableCommand {
         table.add(["daemon → daemon fetch (encrypted, verified, written)", String(format: "%.0f", result.transfer_mb_per_s),
                    String(format: "%.2f", result.transfer_over_plain_read)])
         print(table.render())
-        print(String(format: "\n%d MiB on %d cores; goal ≥ %.0f MB/s: %@", sizeMib, result.cores, result.goal_mb_per_s,
-                     result.transfer_mb_per_s >= result.goal_mb_per_s ? "met" : "not met"))
+        print(String(format: "\n%d MiB on %d cores, best of %d fetches (%@ MB/s); goal ≥ %.0f MB/s: %@", sizeMib,
+                     result.cores, runs, result.transfer_mb_per_s_runs.map { String(format: "%.0f", $0) }.joined(separator: ", "),
+                     result.goal_mb_per_s, result.transfer_mb_per_s >= result.goal_mb_per_s ? "met" : "not met"))
     }
 
     private func progress(_ line: String) {
@@ -94,12 +111,16 @@ struct BenchBlob: AsyncParsableCommand {
         FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
-        var generator = SystemRandomNumberGenerator()
+        // Seeded once from the system; the system generator itself would make a syscall a word.
+        var generator = SplitMix64(seed: UInt64.random(in: .min ... .max))
         var chunk = [UInt64](repeating: 0, count: (1 << 20) / 8)
         for _ in 0..<mebibytes {
             for i in chunk.indices { chunk[i] = generator.next() }
             handle.write(chunk.withUnsafeBytes { Data($0) })
         }
+        // On disk before anything is timed: otherwise its writeback competes with the
+        // transfer's own writes (the kernel throttles writers once enough data is dirty).
+        try handle.synchronize()
     }
 
     /// Seconds to read the whole file with 1 MiB `read` calls, as `cat` does.

@@ -24,8 +24,10 @@ import Testing
 
     var blobDirectory: URL { root.appendingPathComponent("blobs") }
 
-    func makeStore(quota: UInt64 = 1 << 30, ledger: Ledger? = nil) throws -> BlobStore {
-        try BlobStore(directory: blobDirectory, ledger: ledger ?? self.ledger, quotaBytes: quota)
+    func makeStore(quota: UInt64 = 1 << 30, ledger: Ledger? = nil,
+                   commitEveryChunks: Int = BlobStore.defaultCommitEveryChunks) throws -> BlobStore {
+        try BlobStore(directory: blobDirectory, ledger: ledger ?? self.ledger, quotaBytes: quota,
+                      commitEveryChunks: commitEveryChunks)
     }
 
     /// Seeded bytes, filled a word at a time (fast in a debug build).
@@ -174,21 +176,26 @@ import Testing
         #expect(try contents(store.path(of: info.id)).isEmpty)
     }
 
-    @Test func aRestartedStoreResumesWithTheCommittedChunksOnly() throws {
+    @Test func aRestartedStoreResumesWithEveryChunkThatStillVerifies() throws {
         let bytes = randomBytes(6 * Self.chunk, seed: 6)
         let manifest = BlobManifest.hashing(bytes: bytes)
         let first = try makeStore()
         _ = try first.beginDownload(manifest, kind: .dataset, name: nil)
         for index in [0, 2, 4] { #expect(try first.writeChunk(manifest.id, index: index, bytes: chunk(bytes, index))) }
         try first.flush()
-        // Written but not committed when the "crash" comes: fetched again afterwards.
+        // Written but not committed when the "crash" comes: kept, since it still verifies.
         #expect(try first.writeChunk(manifest.id, index: 1, bytes: chunk(bytes, 1)))
+        // Garbage where chunk 3 goes (a write cut short): fetched again.
+        let partial = try #require(FileHandle(forUpdatingAtPath: blobDirectory.appendingPathComponent(manifest.id.hex + ".partial").path))
+        try partial.seek(toOffset: UInt64(3 * Self.chunk))
+        partial.write(Data(repeating: 0x5A, count: 1000))
+        try partial.close()
 
         let restarted = try makeStore(ledger: Ledger.open(path: ledgerPath))
-        #expect(restarted.heldChunks(manifest.id) == [true, false, true, false, true, false])
-        #expect(restarted.missingChunks(manifest.id) == [1, 3, 5])
+        #expect(restarted.heldChunks(manifest.id) == [true, true, true, false, true, false])
+        #expect(restarted.missingChunks(manifest.id) == [3, 5])
         #expect(try restarted.readChunk(manifest.id, index: 4) == chunk(bytes, 4))
-        #expect(try restarted.beginDownload(manifest, kind: .dataset, name: nil).chunksHeld == 3)
+        #expect(try restarted.beginDownload(manifest, kind: .dataset, name: nil).chunksHeld == 4)
         for index in restarted.missingChunks(manifest.id) {
             #expect(try restarted.writeChunk(manifest.id, index: index, bytes: chunk(bytes, index)))
         }
@@ -197,12 +204,13 @@ import Testing
     }
 
     @Test func theBitmapIsCommittedEveryFewDozenChunksWithoutAFlush() throws {
-        let count = BlobStore.commitEveryChunks + 1
+        let every = 8
+        let count = every + 1
         let bytes = randomBytes(count * Self.chunk, seed: 7)
         let manifest = BlobManifest.hashing(bytes: bytes)
-        let store = try makeStore()
+        let store = try makeStore(commitEveryChunks: every)
         _ = try store.beginDownload(manifest, kind: .dataset, name: nil)
-        for index in 0..<BlobStore.commitEveryChunks {
+        for index in 0..<every {
             #expect(try store.writeChunk(manifest.id, index: index, bytes: chunk(bytes, index)))
         }
         #expect(try makeStore().missingChunks(manifest.id) == [count - 1])

@@ -19,6 +19,9 @@ struct BlobEntry: Sendable {
     var complete: Bool
     /// The file referenced in place (nil: the store's own file), and how it looked when verified.
     var reference: (path: String, status: FileStatus)?
+    /// A referenced file is hashed in full once per process before it is first used (and
+    /// again whenever its size or modification time changes); until then this is false.
+    var referenceVerified = false
     /// The `.partial` file while downloading.
     var download: BlobFile?
     var uncommittedChunks = 0

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -12,6 +13,9 @@ import TernMesh
 final class BlobFile: Sendable {
     let descriptor: Int32
     let path: String
+    /// Writers of one file take turns: the kernel serializes buffered writes to a file on its
+    /// inode lock anyway, and waiting here sleeps where waiting there spins a core.
+    private let writing = NSLock()
 
     private init(path: String, flags: Int32) throws {
         let descriptor = open(path, flags | O_CLOEXEC, 0o600)
@@ -53,6 +57,8 @@ final class BlobFile: Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        writing.lock()
+        defer { writing.unlock() }
         var written = 0
         while written < bytes.count {
             let count = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))

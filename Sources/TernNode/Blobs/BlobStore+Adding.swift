@@ -85,6 +85,7 @@ extension BlobStore {
                 try BlobFiles.syncDirectory(directory.path)
             case .reference(let path, let status):
                 entry.reference = (path, status)
+                entry.referenceVerified = true
                 filePath = path
             }
             try ledger.saveBlob(entry.record, model: model?.record(id: id, name: name, size: manifest.size, path: filePath))

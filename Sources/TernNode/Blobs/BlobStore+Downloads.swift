@@ -46,7 +46,7 @@ extension BlobStore {
             guard var entry = entries[id], entry.download === file else { return false }
             if entry.chunks.insert(index) { entry.uncommittedChunks += 1 }
             entries[id] = entry
-            return entry.chunks.isFull || entry.uncommittedChunks >= Self.commitEveryChunks
+            return entry.chunks.isFull || entry.uncommittedChunks >= commitEveryChunks
                 || ContinuousClock.now - entry.lastCommit >= Self.commitInterval
         }
         if due { try commit(id) }

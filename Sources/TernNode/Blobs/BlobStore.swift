@@ -16,7 +16,8 @@ import TernMesh
 /// when served. The ledger's bitmap says which chunks of a download are on disk; it is
 /// committed (after an fsync of the data) every `commitEveryChunks` chunks or
 /// `commitInterval`, not per chunk, which would cost an fsync'd transaction per megabyte. A
-/// chunk written but not yet committed is simply fetched again after a crash.
+/// chunk written but not yet committed is kept after a crash if it still verifies (the
+/// kernel keeps a killed process's writes), and fetched again otherwise (power loss).
 ///
 /// The quota counts store-owned bytes only (complete blobs and the full size of downloads);
 /// referenced files are the user's. Making room evicts the least recently used complete,
@@ -26,10 +27,12 @@ import TernMesh
 /// files and ledger rows (adding, removing, committing, evicting); chunk reads and writes
 /// happen outside both.
 public final class BlobStore: Sendable {
-    public static let commitEveryChunks = 32
-    public static let commitInterval = Duration.seconds(1)
+    public static let defaultCommitEveryChunks = 256
+    public static let commitInterval = Duration.seconds(2)
 
     public let directory: URL
+    /// Chunks written between bitmap commits (each commit syncs the data first).
+    public let commitEveryChunks: Int
     public let quotaBytes: UInt64
     let ledger: Ledger
     let state = Mutex<[BlobID: BlobEntry]>([:])
@@ -38,10 +41,13 @@ public final class BlobStore: Sendable {
     let reverifying = NSLock()
 
     /// Opens the store in `directory` (created with mode 0700), loading its index from
-    /// `ledger`. A download interrupted by a crash resumes with its committed chunks; files
-    /// without a row, and rows whose file is gone, are dropped.
-    public init(directory: URL, ledger: Ledger, quotaBytes: UInt64) throws {
+    /// `ledger`. A download interrupted by a crash resumes with its committed chunks and
+    /// those written since that still verify; files without a row, and rows whose file is
+    /// gone, are dropped.
+    public init(directory: URL, ledger: Ledger, quotaBytes: UInt64,
+                commitEveryChunks: Int = BlobStore.defaultCommitEveryChunks) throws {
         self.directory = directory
+        self.commitEveryChunks = max(1, commitEveryChunks)
         self.ledger = ledger
         self.quotaBytes = quotaBytes
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
@@ -83,9 +89,12 @@ public final class BlobStore: Sendable {
     // MARK: Serving and using
 
     /// The bytes of a verified chunk, for serving peers: only chunks in the bitmap, never a
-    /// half-written one. Store-owned data is served as written (it was verified then); a
-    /// referenced file is checked for changes, and each chunk read from it is verified,
-    /// since it can change under us at any moment. Serving does not count as use for eviction.
+    /// half-written one. Store-owned data is served as written (it was verified then). A
+    /// referenced file is hashed in full when first used by this process ("verify on open")
+    /// and again whenever its size or modification time changes; between those, chunks are
+    /// served as read, like the store's own (hashing every chunk again would halve serving
+    /// speed, and a receiver verifies every chunk anyway). Serving does not count as use for
+    /// eviction.
     public func readChunk(_ id: BlobID, index: Int) throws -> [UInt8] {
         let (manifest, download, reference) = try state.withLock { entries in
             guard let entry = entries[id] else { throw BlobError.unknownBlob(id) }
@@ -97,9 +106,7 @@ public final class BlobStore: Sendable {
         let range = manifest.byteRange(ofChunk: index)
         if let reference {
             try reverifyIfChanged(id)
-            let bytes = try BlobFile.reading(reference).read(range)
-            guard manifest.verify(chunk: bytes, index: index) else { throw BlobError.fileChanged(path: reference) }
-            return bytes
+            return try BlobFile.reading(reference).read(range)
         }
         return try (download ?? BlobFile.reading(completePath(id))).read(range)
     }
@@ -205,16 +212,21 @@ public final class BlobStore: Sendable {
     /// last verified; throws `fileChanged` unless its content is still the blob's.
     func reverifyIfChanged(_ id: BlobID) throws {
         try reverifying.withLock {
-            guard let reference = state.withLock({ $0[id]?.reference }) else { throw BlobError.unknownBlob(id) }
+            guard let (reference, verified) = state.withLock({ entries in
+                entries[id].flatMap { entry in entry.reference.map { ($0, entry.referenceVerified) } }
+            }) else { throw BlobError.unknownBlob(id) }
             guard let now = try? FileStatus(path: reference.path) else { throw BlobError.fileChanged(path: reference.path) }
-            guard now != reference.status else { return }
+            guard now != reference.status || !verified else { return }
             let content = try? BlobManifest.hashing(fileAt: reference.path)
             // A file still being written would hash to something else, or change status meanwhile.
             guard content?.id == id, (try? FileStatus(path: reference.path)) == now else {
                 throw BlobError.fileChanged(path: reference.path)
             }
             try ledger.updateBlobFile(id: id.hex, fileSize: Int64(now.size), fileMtime: now.modified)
-            state.withLock { $0[id]?.reference?.status = now }
+            state.withLock {
+                $0[id]?.reference?.status = now
+                $0[id]?.referenceVerified = true
+            }
         }
     }
 

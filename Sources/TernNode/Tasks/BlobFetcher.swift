@@ -33,8 +33,8 @@ struct BlobFetcher: Sendable {
     let store: BlobStore
     let dialer: PeerDialer
     let counters: TaskCounters
-    var streamsPerHolder = 2
-    var window = 4
+    var streamsPerHolder = 3
+    var window = 8
     var inventoryTimeout: Duration = .seconds(5)
 
     func fetch(_ blob: BlobID, kind: BlobKind, name: String?, hints: [NodeID]) async throws -> BlobFetchReport {
