@@ -96,6 +96,49 @@ public struct TrainJobOptions: Sendable, Codable, Equatable {
         return writer.bytes
     }
 
+    /// Decodes options a requester sent (`canonicalBytes()` form) and validates them; lists
+    /// and strings are bounded before anything is allocated for them.
+    public init(canonicalBytes bytes: [UInt8]) throws {
+        var reader = WireReader(bytes)
+        let version = try reader.u8("train options version")
+        guard version == 1 else { throw WireError.invalidValue(field: "train options version", value: UInt64(version)) }
+        func int(_ field: String) throws -> Int {
+            let raw = Int64(bitPattern: try reader.u64(field))
+            guard raw >= 0, raw <= Int64(Int32.max) else { throw WireError.invalidValue(field: field, value: UInt64(bitPattern: raw)) }
+            return Int(raw)
+        }
+        func text(_ field: String) throws -> String {
+            let length = Int(try reader.u32(field))
+            guard length <= 64 else { throw WireError.tooLong(field: field, length: length, limit: 64) }
+            guard let value = String(validating: try reader.fixed(length, field), as: UTF8.self) else {
+                throw WireError.invalidUTF8(field: field)
+            }
+            return value
+        }
+        let steps = try int("steps")
+        let learningRate = Double(bitPattern: try reader.u64("learning rate"))
+        let rank = try int("rank")
+        let alpha = Double(bitPattern: try reader.u64("alpha"))
+        let moduleCount = Int(try reader.u32("modules"))
+        guard moduleCount <= LoRATarget.allCases.count else {
+            throw WireError.tooLong(field: "modules", length: moduleCount, limit: LoRATarget.allCases.count)
+        }
+        var modules: [String] = []
+        for _ in 0..<moduleCount { modules.append(try text("module")) }
+        let sequenceLength = try int("sequence length")
+        let batchSize = try int("batch size")
+        let seed = try reader.u64("seed")
+        var optionals: [String?] = []
+        for field in ["train factor", "format"] {
+            optionals.append(try reader.bool("has \(field)") ? try text(field) : nil)
+        }
+        try reader.expectEnd()
+        self.init(steps: steps, learningRate: learningRate, rank: rank, alpha: alpha, modules: modules,
+                  sequenceLength: sequenceLength, batchSize: batchSize, seed: seed, trainFactor: optionals[0],
+                  format: optionals[1])
+        try validate()
+    }
+
     /// BLAKE2b-256 of `canonicalBytes()`: a receipt's `optionsHash`.
     public var hash: [UInt8] { StepHashChain.digest(canonicalBytes()) }
 

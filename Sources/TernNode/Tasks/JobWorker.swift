@@ -15,6 +15,7 @@ struct JobWorker {
     /// What the checked job will do.
     private enum Work {
         case generate(GenerateOptions)
+        case train(TrainJobOptions)
     }
 
     /// False when the stream broke and should be dropped.
@@ -47,7 +48,10 @@ struct JobWorker {
                 finishedAtMillis: UInt64(Date().timeIntervalSince1970 * 1000))
             let signed = try SignedReceipt.sign(receipt, worker: plane.identity, mesh: plane.mesh)
             try plane.ledger.storeReceipt(ReceiptRecord(signed, accepted: false))
-            guard await send(.result(requestID: requestID, receipt: signed.encoded(), output: output)) else { return false }
+            // An output too large for one frame stays in this node's store; the requester
+            // fetches it by the id the receipt names.
+            let inline = output.count <= TaskWireLimits.maxInlineOutputBytes ? output : []
+            guard await send(.result(requestID: requestID, receipt: signed.encoded(), output: inline)) else { return false }
             return await awaitVerdict(on: signed)
         } catch {
             plane.counters.count("task.jobFailed")
@@ -70,7 +74,14 @@ struct JobWorker {
                 throw TaskFailure(.badRequest, "generate options: \(error)")
             }
         case .train:
-            throw TaskFailure(.badRequest, "this node does not run train jobs yet")
+            guard (2...3).contains(job.inputs.count) else {
+                throw TaskFailure(.badRequest, "a train job takes the model, the dataset and optionally an input adapter; got \(job.inputs.count) inputs")
+            }
+            do {
+                return .train(try TrainJobOptions(canonicalBytes: job.options))
+            } catch {
+                throw TaskFailure(.badRequest, "train options: \(error)")
+            }
         }
     }
 
@@ -86,10 +97,11 @@ struct JobWorker {
         }
         defer { keepAlive.cancel() }
         var paths: [String] = []
-        for input in job.inputs {
+        for (position, input) in job.inputs.enumerated() {
             if plane.store.info(input)?.complete != true {
                 do {
-                    _ = try await plane.fetch(input, kind: .model, name: nil, hints: [requester] + job.holders)
+                    _ = try await plane.fetch(input, kind: Self.kind(ofInput: position, in: job), name: nil,
+                                              hints: [requester] + job.holders)
                 } catch {
                     throw TaskFailure(.notFound, "input \(input.short): \(error)")
                 }
@@ -97,6 +109,16 @@ struct JobWorker {
             paths.append(try plane.store.path(of: input))
         }
         return paths
+    }
+
+    /// What the input at `position` holds: the model first, then a train job's dataset and
+    /// input adapter.
+    static func kind(ofInput position: Int, in job: JobRequest) -> BlobKind {
+        switch (job.kind, position) {
+        case (_, 0): .model
+        case (.train, 1): .dataset
+        default: .adapter
+        }
     }
 
     /// Runs the work on the compute executor; progress goes out as it is produced.
@@ -126,6 +148,32 @@ struct JobWorker {
             sink.finish()
             await forwarder.value
             return (Array(result.text.utf8), result.tokens.count, result.stepChain)
+        case let .train(options):
+            let (steps, sink) = AsyncStream<(Int, Double)>.makeStream()
+            let requestID = requestID, connection = connection
+            let forwarder = Task {
+                for await (step, loss) in steps {
+                    try? await connection.send(TaskReply.progress(requestID: requestID, text: "", done: UInt32(clamping: step),
+                                                                  loss: loss).encoded())
+                }
+            }
+            defer { forwarder.cancel() }
+            let (model, dataset, adapter) = (inputs[0], inputs[1], inputs.count > 2 ? inputs[2] : nil)
+            let result: TrainJobResult
+            do {
+                result = try await plane.compute.run {
+                    try TrainJob.run(modelPath: model, datasetPath: dataset, inputAdapterPath: adapter, options: options) {
+                        sink.yield(($0, $1))
+                    }
+                }
+            } catch {
+                sink.finish()
+                await forwarder.value
+                throw error
+            }
+            sink.finish()
+            await forwarder.value
+            return (result.adapterBytes, result.tokens, result.stepChain)
         }
     }
 

@@ -30,7 +30,10 @@ struct TaskClient: Sendable {
     /// result — the receipt must be the worker's, for this job, its inputs and options, and
     /// name the output actually sent — then countersigns it and waits for the worker to
     /// store that. A result that fails a check is rejected and thrown as `.rejected`.
+    /// - Parameter fetchOutput: fetches an output the worker kept in its store because it
+    ///   was too large to send inline (the result then carries no bytes).
     func run(_ job: JobRequest, on worker: NodeID, requester: NodeIdentity, mesh: MeshID,
+             fetchOutput: @Sendable (BlobID) async throws -> [UInt8],
              onProgress: @Sendable (_ text: String, _ done: UInt32, _ loss: Double?) -> Void) async throws -> Outcome {
         let connection = try await dialer.open(worker, TaskProtocol.task)
         defer { Task { await connection.close() } }
@@ -47,10 +50,15 @@ struct TaskClient: Sendable {
                 onProgress(text, done, loss)
             case let .failure(_, failure):
                 throw failure
-            case let .result(_, receiptBytes, output):
+            case let .result(_, receiptBytes, inline):
                 let signed: SignedReceipt
+                var output = inline
                 do {
                     signed = try SignedReceipt.decode(receiptBytes, mesh: mesh)
+                    if output.isEmpty, let large = signed.receipt.output,
+                       large != BlobManifest.hashing(bytes: []).id {
+                        output = try await fetchOutput(large)
+                    }
                     try Self.check(signed.receipt, of: job, worker: worker, requester: requester.nodeID, output: output)
                 } catch {
                     try? await connection.send(TaskRequest.reject(requestID: requestID, reason: "\(error)").encoded())

@@ -128,7 +128,8 @@ public final class TaskPlane: Sendable {
 
     func releaseJobSlot() { runningJobs.withLock { $0 -= 1 } }
 
-    var jobsRunning: Int { runningJobs.withLock { $0 } }
+    /// Jobs from peers running now.
+    public var jobsRunning: Int { runningJobs.withLock { $0 } }
 
     // MARK: Blobs for this node's own use
 

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import Testing
+import TernLedger
+import TernMesh
+import TernNode
+
+/// Train jobs between two task planes in one process, over real secure streams: the worker
+/// fetches the model and dataset from the requester, trains, and returns an adapter equal to
+/// a local run, with a receipt both ledgers keep; a second job while the only slot is taken
+/// is refused as busy.
+@Suite final class TrainJobPeerTests {
+    /// One node's task plane on a real listener, with its own store and ledger.
+    struct Node: Sendable {
+        let identity: NodeIdentity
+        let plane: TaskPlane
+        let ledger: Ledger
+        let listener: SecureListener
+        let compute: ComputeExecutor
+    }
+
+    let directory: URL
+    let mesh = MeshID.open
+    /// Node id → listening port, filled as nodes start (the dialers read it).
+    let ports = Locked<[NodeID: Int]>([:])
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tern-train-peers-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func start(_ name: String, settings: TaskPlaneSettings = TaskPlaneSettings()) async throws -> Node {
+        let identity = try NodeIdentity.generate()
+        let root = directory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let ledger = try Ledger.open(path: root.appendingPathComponent("ledger.sqlite").path)
+        let store = try BlobStore(directory: root.appendingPathComponent("blobs"), ledger: ledger, quotaBytes: 1 << 30)
+        let transport = identity.transportIdentity(in: mesh)
+        let ports = self.ports
+        let dialer = PeerDialer(
+            open: { peer, protocolID in
+                guard let port = ports.current[peer] else { throw TaskFailure(.notFound, "unknown peer") }
+                return try await SecureConnection.connect(host: "127.0.0.1", port: port, identity: transport,
+                                                          expectedPeer: peer.bytes, protocolID: protocolID)
+            },
+            liveMembers: { ports.current.keys.filter { $0 != identity.nodeID } },
+            misbehaved: { _ in })
+        let compute = ComputeExecutor()
+        let plane = TaskPlane(identity: identity, mesh: mesh, store: store, ledger: ledger, compute: compute, dialer: dialer,
+                              settings: settings, logger: Logger(label: name))
+        let listener = try await SecureListener.bind(host: "127.0.0.1", port: 0, identity: transport,
+                                                     requirement: .allowedBy { _ in true }, protocols: TaskProtocol.all)
+        Task { for await connection in listener.connections { Task { await plane.handle(connection) } } }
+        ports.update { $0[identity.nodeID] = listener.localAddress.port! }
+        return Node(identity: identity, plane: plane, ledger: ledger, listener: listener, compute: compute)
+    }
+
+    func options(steps: Int = 3) -> TrainJobOptions {
+        TrainJobOptions(steps: steps, learningRate: 0.01, rank: 2, alpha: 4, modules: ["attn_q", "attn_v"],
+                        sequenceLength: 16, batchSize: 2, seed: 9)
+    }
+
+    @Test func aPeerTrainsOnBlobsItFetchesAndReturnsTheLocalRunsAdapter() async throws {
+        let requester = try await start("requester")
+        let worker = try await start("worker")
+        defer { for node in [requester, worker] { node.compute.shutDown() } }
+        let modelPath = directory.appendingPathComponent("tiny.gguf").path
+        try TinyTrainModel.writer(embedding: 16).write(to: modelPath)
+        let datasetPath = directory.appendingPathComponent("data.txt").path
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 8).write(toFile: datasetPath, atomically: true, encoding: .utf8)
+        let model = try requester.plane.store.add(fileAt: modelPath, kind: .model, name: "tiny", copy: false)
+        let dataset = try requester.plane.store.add(fileAt: datasetPath, kind: .dataset, name: "data", copy: true)
+
+        let steps = Locked<[Int]>([])
+        let outcome = try await requester.plane.runTrain(on: worker.identity.nodeID, model: model.id, dataset: dataset.id,
+                                                         adapter: nil, options: options()) { step, _ in
+            steps.update { $0.append(step) }
+        }
+        let local = try TrainJob.run(modelPath: modelPath, datasetPath: datasetPath, inputAdapterPath: nil, options: options(),
+                                     progress: { _, _ in })
+        #expect(outcome.adapter == local.adapterBytes, "the worker's adapter is the local run's, bit for bit")
+        #expect(outcome.receipt.receipt.stepChainRoot == local.stepChain.root)
+        #expect(outcome.losses == local.losses && steps.current == [1, 2, 3])
+        #expect(outcome.receipt.workerSignatureIsValid(mesh: mesh) && outcome.receipt.requesterSignatureIsValid(mesh: mesh))
+        #expect(worker.plane.store.info(model.id)?.complete == true, "the worker fetched the model")
+
+        let jobID = Hex.encode(outcome.receipt.receipt.jobID)
+        try await waitUntil("the worker stores the countersigned receipt", timeout: .seconds(10)) {
+            (try? worker.ledger.receipt(jobID: jobID))?.requesterSignature != nil
+        }
+        #expect(try requester.ledger.receipt(jobID: jobID)?.accepted == true)
+        #expect(try requester.ledger.credits().first { $0.nodeID == worker.identity.nodeID.hex }?.jobsAccepted == 1)
+    }
+
+    @Test func aWorkerWithItsOnlySlotTakenAnswersBusy() async throws {
+        // The requester serves its blobs at 1 MB/s, so the first job spends seconds fetching
+        // its 3 MiB dataset while holding the worker's only slot.
+        let requester = try await start("requester", settings: TaskPlaneSettings(maxJobs: 1, uploadBytesPerSecond: 1e6))
+        let worker = try await start("worker", settings: TaskPlaneSettings(maxJobs: 1))
+        defer { for node in [requester, worker] { node.compute.shutDown() } }
+        let modelPath = directory.appendingPathComponent("tiny.gguf").path
+        try TinyTrainModel.writer(embedding: 16).write(to: modelPath)
+        let datasetPath = directory.appendingPathComponent("big.txt").path
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 70_000).write(toFile: datasetPath, atomically: true, encoding: .utf8)
+        let model = try requester.plane.store.add(fileAt: modelPath, kind: .model, name: "tiny", copy: false)
+        let dataset = try requester.plane.store.add(fileAt: datasetPath, kind: .dataset, name: "big", copy: true)
+
+        let oneStep = options(steps: 1)
+        let first = Task { try await requester.plane.runTrain(on: worker.identity.nodeID, model: model.id, dataset: dataset.id,
+                                                              adapter: nil, options: oneStep) }
+        try await waitUntil("the first job holds the slot", timeout: .seconds(10)) { worker.plane.jobsRunning == 1 }
+        do {
+            _ = try await requester.plane.runTrain(on: worker.identity.nodeID, model: model.id, dataset: dataset.id,
+                                                   adapter: nil, options: options(steps: 1))
+            Issue.record("a second job ran while the only slot was taken")
+        } catch let failure as TaskFailure {
+            #expect(failure.code == .busy, "\(failure)")
+            #expect(failure.message.contains("busy"), "\(failure)")
+        }
+        _ = try await first.value
+        #expect(worker.plane.counts["task.busy"] == 1)
+    }
+}
