@@ -44,6 +44,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The pure core of distributed work: the fine-tune scheduler and the outer optimizer.
+        .target(name: "TernTasks", dependencies: ["TernSupport"]),
         .target(name: "TernLedger", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "TernModelTests", dependencies: ["TernModel"]),
         .testTarget(name: "TernMeshTests", dependencies: ["TernMesh", "TernSupport"]),
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
+        .testTarget(name: "TernTasksTests", dependencies: ["TernTasks"]),
         .testTarget(name: "TernTrainTests", dependencies: ["TernTrain"]),
         .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger", "TernSupport", "TernKernels", "TernModel"]),
     ]

@@ -122,4 +122,29 @@ import TernNode
         _ = try await first.value
         #expect(worker.plane.counts["task.busy"] == 1)
     }
+
+    @Test func aRequesterThatGoesAwayStopsTheJob() async throws {
+        // As above, the first job would spend seconds fetching its dataset.
+        let requester = try await start("requester", settings: TaskPlaneSettings(maxJobs: 1, uploadBytesPerSecond: 1e6))
+        let worker = try await start("worker", settings: TaskPlaneSettings(maxJobs: 1))
+        defer { for node in [requester, worker] { node.compute.shutDown() } }
+        let modelPath = directory.appendingPathComponent("tiny.gguf").path
+        try TinyTrainModel.writer(embedding: 16).write(to: modelPath)
+        let datasetPath = directory.appendingPathComponent("big.txt").path
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 200_000).write(toFile: datasetPath, atomically: true, encoding: .utf8)
+        let model = try requester.plane.store.add(fileAt: modelPath, kind: .model, name: "tiny", copy: false)
+        let dataset = try requester.plane.store.add(fileAt: datasetPath, kind: .dataset, name: "big", copy: true)
+
+        let oneStep = options(steps: 1)
+        let job = Task { try await requester.plane.runTrain(on: worker.identity.nodeID, model: model.id, dataset: dataset.id,
+                                                            adapter: nil, options: oneStep) }
+        try await waitUntil("the job holds the slot", timeout: .seconds(10)) { worker.plane.jobsRunning == 1 }
+        let cancelled = ContinuousClock.now
+        job.cancel()
+        _ = try? await job.value
+        // The 9 MB dataset would take 9 s to arrive; the slot is free long before.
+        try await waitUntil("the worker gives the slot back", timeout: .seconds(6)) { worker.plane.jobsRunning == 0 }
+        #expect(cancelled.duration(to: .now) < .seconds(6))
+        #expect(worker.plane.store.info(dataset.id)?.complete != true, "the fetch stopped")
+    }
 }

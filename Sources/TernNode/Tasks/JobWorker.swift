@@ -5,7 +5,7 @@ import TernMesh
 /// Runs one job a peer submitted on a `task/1` stream: checks it, takes a job slot, fetches
 /// the inputs it lacks, runs the work on the compute executor while streaming progress,
 /// signs the receipt, sends the result, and stores the requester's countersignature.
-struct JobWorker {
+struct JobWorker: Sendable {
     let plane: TaskPlane
     let connection: SecureConnection
     let requester: NodeID
@@ -18,7 +18,8 @@ struct JobWorker {
         case train(TrainJobOptions)
     }
 
-    /// False when the stream broke and should be dropped.
+    /// False when the stream should be dropped: a job's stream carries only that job, so it
+    /// always ends with it (a job that was refused before it started leaves the stream open).
     func run() async -> Bool {
         let work: Work
         do {
@@ -34,30 +35,63 @@ struct JobWorker {
         }
         defer { plane.releaseJobSlot() }
         guard await send(.accepted(requestID: requestID)) else { return false }
-        let started = ContinuousClock.now
-        do {
-            let inputs = try await fetchInputs()
-            for input in job.inputs { try plane.store.pin(input) }
-            defer { for input in job.inputs { plane.store.unpin(input) } }
-            let (output, tokens, chain) = try await execute(work, inputs: inputs)
-            let outputBlob = try plane.store.add(bytes: output, kind: .output, name: "job \(Hex.encode(job.jobID))")
-            let receipt = JobReceipt(
-                jobID: job.jobID, kind: job.kind, worker: plane.identity.nodeID, requester: requester, inputs: job.inputs,
-                optionsHash: job.optionsHash, output: outputBlob.id, tokens: UInt64(tokens),
-                wallMillis: UInt64(started.duration(to: .now).inSeconds * 1000), stepChainRoot: chain.root,
-                finishedAtMillis: UInt64(Date().timeIntervalSince1970 * 1000))
-            let signed = try SignedReceipt.sign(receipt, worker: plane.identity, mesh: plane.mesh)
-            try plane.ledger.storeReceipt(ReceiptRecord(signed, accepted: false))
-            // An output too large for one frame stays in this node's store; the requester
-            // fetches it by the id the receipt names.
-            let inline = output.count <= TaskWireLimits.maxInlineOutputBytes ? output : []
-            guard await send(.result(requestID: requestID, receipt: signed.encoded(), output: inline)) else { return false }
-            return await awaitVerdict(on: signed)
-        } catch {
-            plane.counters.count("task.jobFailed")
-            plane.logger.notice("job failed", metadata: ["job": "\(Hex.encode(job.jobID))", "from": "\(requester)", "error": "\(error)"])
-            return await send(.failure(requestID: requestID, error as? TaskFailure ?? TaskFailure(.internalError, "\(error)")))
+
+        // One reader takes every later frame: `cancel`, or the requester going away, stops
+        // the work (fetching at once; compute already running finishes and is discarded);
+        // the verdict on the result goes to `awaitVerdict`.
+        let (verdicts, verdictSink) = AsyncStream<TaskRequest>.makeStream()
+        let performing = Task { try await perform(work) }
+        let requestID = requestID, connection = connection, counters = plane.counters
+        let reader = Task {
+            while let frame = try? await connection.receive() {
+                guard let request = try? TaskRequest.decode(frame), request.requestID == requestID else { break }
+                if case .cancel = request {
+                    counters.count("task.cancelled")
+                    performing.cancel()
+                } else {
+                    verdictSink.yield(request)
+                }
+            }
+            verdictSink.finish()
+            performing.cancel()
         }
+        defer { reader.cancel() }
+        do {
+            let (signed, inline) = try await performing.value
+            guard await send(.result(requestID: requestID, receipt: signed.encoded(), output: inline)) else { return false }
+            await awaitVerdict(on: signed, from: verdicts)
+        } catch {
+            if performing.isCancelled {
+                _ = await send(.failure(requestID: requestID, TaskFailure(.cancelled, "job cancelled by the requester")))
+            } else {
+                plane.counters.count("task.jobFailed")
+                plane.logger.notice("job failed", metadata: ["job": "\(Hex.encode(job.jobID))", "from": "\(requester)", "error": "\(error)"])
+                _ = await send(.failure(requestID: requestID, error as? TaskFailure ?? TaskFailure(.internalError, "\(error)")))
+            }
+        }
+        return false
+    }
+
+    /// Fetches the inputs, runs the work and signs the receipt (stored unaccepted). Returns
+    /// it with the output to send inline: an output too large for one frame stays in this
+    /// node's store, and the requester fetches it by the id the receipt names.
+    private func perform(_ work: Work) async throws -> (SignedReceipt, [UInt8]) {
+        let started = ContinuousClock.now
+        let inputs = try await fetchInputs()
+        for input in job.inputs { try plane.store.pin(input) }
+        defer { for input in job.inputs { plane.store.unpin(input) } }
+        let (output, tokens, chain) = try await execute(work, inputs: inputs)
+        try Task.checkCancellation()
+        let outputBlob = try plane.store.add(bytes: output, kind: job.kind == .train ? .adapter : .output,
+                                             name: "job \(Hex.encode(job.jobID))")
+        let receipt = JobReceipt(
+            jobID: job.jobID, kind: job.kind, worker: plane.identity.nodeID, requester: requester, inputs: job.inputs,
+            optionsHash: job.optionsHash, output: outputBlob.id, tokens: UInt64(tokens),
+            wallMillis: UInt64(started.duration(to: .now).inSeconds * 1000), stepChainRoot: chain.root,
+            finishedAtMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+        let signed = try SignedReceipt.sign(receipt, worker: plane.identity, mesh: plane.mesh)
+        try plane.ledger.storeReceipt(ReceiptRecord(signed, accepted: false))
+        return (signed, output.count <= TaskWireLimits.maxInlineOutputBytes ? output : [])
     }
 
     /// Refuses a job that names the wrong inputs, has options that do not parse, or is over
@@ -179,33 +213,32 @@ struct JobWorker {
 
     /// Waits for the requester's accept (a valid countersignature over this very receipt,
     /// stored in the ledger) or reject (counted).
-    private func awaitVerdict(on signed: SignedReceipt) async -> Bool {
-        let frame = try? await withDeadline(plane.settings.acceptTimeout) { try await connection.receive() }
-        guard let bytes = frame, let verdict = try? TaskRequest.decode(bytes) else {
-            plane.counters.count("task.noVerdict")
-            return false
+    private func awaitVerdict(on signed: SignedReceipt, from verdicts: AsyncStream<TaskRequest>) async {
+        let verdict = try? await withDeadline(plane.settings.acceptTimeout) {
+            var iterator = verdicts.makeAsyncIterator()
+            return await iterator.next()
         }
         switch verdict {
-        case let .accept(id, bytes) where id == requestID:
+        case let .accept(_, bytes)?:
             guard let countersigned = try? SignedReceipt.decode(bytes, mesh: plane.mesh),
                   countersigned.body == signed.body, countersigned.workerSignature == signed.workerSignature,
                   countersigned.requesterSignatureIsValid(mesh: plane.mesh) else {
                 plane.counters.count("task.badCountersignature")
-                return await send(.failure(requestID: requestID, TaskFailure(.badRequest, "countersignature does not verify")))
+                _ = await send(.failure(requestID: requestID, TaskFailure(.badRequest, "countersignature does not verify")))
+                return
             }
             do {
                 try plane.ledger.storeReceipt(ReceiptRecord(countersigned, accepted: true))
             } catch {
-                return await send(.failure(requestID: requestID, TaskFailure(.internalError, "ledger: \(error)")))
+                _ = await send(.failure(requestID: requestID, TaskFailure(.internalError, "ledger: \(error)")))
+                return
             }
-            return await send(.acknowledged(requestID: requestID))
-        case let .reject(id, reason) where id == requestID:
+            _ = await send(.acknowledged(requestID: requestID))
+        case let .reject(_, reason)?:
             plane.counters.count("task.resultRejected")
             plane.logger.notice("result rejected", metadata: ["job": "\(Hex.encode(job.jobID))", "reason": "\(reason)"])
-            return true
         default:
-            plane.counters.count("task.unexpected")
-            return false
+            plane.counters.count("task.noVerdict")
         }
     }
 
