@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "TernNode", dependencies: [
-            "TernSupport", "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
+            "TernSupport", "TernMesh", "TernTasks", "TernLedger", "TernTrain", "TernModel", "TernKernels",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(name: "TernLedgerTests", dependencies: ["TernLedger"]),
         .testTarget(name: "TernTasksTests", dependencies: ["TernTasks"]),
         .testTarget(name: "TernTrainTests", dependencies: ["TernTrain"]),
-        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernLedger", "TernSupport", "TernKernels", "TernModel"]),
+        .testTarget(name: "TernNodeTests", dependencies: ["TernNode", "TernMesh", "TernTasks", "TernLedger", "TernSupport", "TernKernels", "TernModel"]),
     ]
 )
