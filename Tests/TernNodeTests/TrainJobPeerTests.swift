@@ -10,51 +10,12 @@ import TernNode
 /// a local run, with a receipt both ledgers keep; a second job while the only slot is taken
 /// is refused as busy.
 @Suite final class TrainJobPeerTests {
-    /// One node's task plane on a real listener, with its own store and ledger.
-    struct Node: Sendable {
-        let identity: NodeIdentity
-        let plane: TaskPlane
-        let ledger: Ledger
-        let listener: SecureListener
-        let compute: ComputeExecutor
-    }
+    let planes = InProcessMesh()
+    var directory: URL { planes.directory }
+    var mesh: MeshID { planes.mesh }
 
-    let directory: URL
-    let mesh = MeshID.open
-    /// Node id → listening port, filled as nodes start (the dialers read it).
-    let ports = Locked<[NodeID: Int]>([:])
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tern-train-peers-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
-
-    func start(_ name: String, settings: TaskPlaneSettings = TaskPlaneSettings()) async throws -> Node {
-        let identity = try NodeIdentity.generate()
-        let root = directory.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let ledger = try Ledger.open(path: root.appendingPathComponent("ledger.sqlite").path)
-        let store = try BlobStore(directory: root.appendingPathComponent("blobs"), ledger: ledger, quotaBytes: 1 << 30)
-        let transport = identity.transportIdentity(in: mesh)
-        let ports = self.ports
-        let dialer = PeerDialer(
-            open: { peer, protocolID in
-                guard let port = ports.current[peer] else { throw TaskFailure(.notFound, "unknown peer") }
-                return try await SecureConnection.connect(host: "127.0.0.1", port: port, identity: transport,
-                                                          expectedPeer: peer.bytes, protocolID: protocolID)
-            },
-            liveMembers: { ports.current.keys.filter { $0 != identity.nodeID } },
-            misbehaved: { _ in })
-        let compute = ComputeExecutor()
-        let plane = TaskPlane(identity: identity, mesh: mesh, store: store, ledger: ledger, compute: compute, dialer: dialer,
-                              settings: settings, logger: Logger(label: name))
-        let listener = try await SecureListener.bind(host: "127.0.0.1", port: 0, identity: transport,
-                                                     requirement: .allowedBy { _ in true }, protocols: TaskProtocol.all)
-        Task { for await connection in listener.connections { Task { await plane.handle(connection) } } }
-        ports.update { $0[identity.nodeID] = listener.localAddress.port! }
-        return Node(identity: identity, plane: plane, ledger: ledger, listener: listener, compute: compute)
+    func start(_ name: String, settings: TaskPlaneSettings = TaskPlaneSettings()) async throws -> InProcessMesh.Node {
+        try await planes.start(name, settings: settings)
     }
 
     func options(steps: Int = 3) -> TrainJobOptions {

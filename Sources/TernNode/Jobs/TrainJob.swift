@@ -39,14 +39,12 @@ public enum TrainJob {
         }
         let targets = options.modules.map { LoRATarget(rawValue: $0)! }
         let (file, tokenizer, model) = try loadModel(modelPath)
-        let format = try options.format.map { TrainingDataFormat(rawValue: $0)! } ?? DatasetFormatDetector.format(ofFileAt: datasetPath)
-        let data: TrainingDataSplit
-        do {
-            let template = format == .chat ? try ChatTemplate(file: file) : nil
-            data = try TrainingData.load(path: datasetPath, format: format, tokenizer: tokenizer, chatTemplate: template,
-                                         contextLength: options.sequenceLength, validationFraction: 0, seed: options.seed)
-        } catch {
-            throw TrainJobError.badDataset(path: datasetPath, reason: "\(error)")
+        let data = try trainingData(file: file, tokenizer: tokenizer, datasetPath: datasetPath, options: options)
+
+        var train = data.train
+        if let start = options.shardStart, let length = options.shardLength {
+            guard !train.isEmpty else { throw TrainJobError.badDataset(path: datasetPath, reason: "it holds no training sequence") }
+            train = (0..<length).map { data.train[(start + $0) % data.train.count] }
         }
 
         var training = TrainingOptions()
@@ -63,10 +61,10 @@ public enum TrainJob {
         if let inputAdapterPath {
             let parameters = try LoRAParameters(adapter: try inputAdapter(inputAdapterPath, for: file, blockCount: model.parameters.blockCount, options: options, targets: targets))
             let graph = try TrainingGraph(model: model, parameters: parameters, capacity: options.sequenceLength, pool: pool)
-            trainer = try Trainer(graph: graph, train: data.train, validation: [], options: training,
+            trainer = try Trainer(graph: graph, train: train, validation: [], options: training,
                                   random: RandomSource(seed: options.seed))
         } else {
-            trainer = try Trainer(model: model, train: data.train, validation: [], options: training,
+            trainer = try Trainer(model: model, train: train, validation: [], options: training,
                                   contextLength: options.sequenceLength, pool: pool)
         }
 
@@ -83,6 +81,31 @@ public enum TrainJob {
         return TrainJobResult(adapterBytes: try LoRAAdapterFile.serialized(parameters.adapter, baseModel: file),
                               meanLoss: losses.reduce(0, +) / Double(losses.count), losses: losses, tokens: tokens,
                               stepChain: chain)
+    }
+
+    /// How many training sequences `datasetPath` makes for `options` (what a shard's start
+    /// and length count), as a worker will cut them.
+    public static func trainingSequenceCount(modelPath: String, datasetPath: String, options: TrainJobOptions) throws -> Int {
+        let file: GGUFFile, tokenizer: Tokenizer
+        do {
+            file = try GGUFFile(path: modelPath)
+            tokenizer = try Tokenizer(file: file)
+        } catch {
+            throw TrainJobError.badModel(path: modelPath, reason: "\(error)")
+        }
+        return try trainingData(file: file, tokenizer: tokenizer, datasetPath: datasetPath, options: options).train.count
+    }
+
+    private static func trainingData(file: GGUFFile, tokenizer: Tokenizer, datasetPath: String,
+                                     options: TrainJobOptions) throws -> TrainingDataSplit {
+        let format = try options.format.map { TrainingDataFormat(rawValue: $0)! } ?? DatasetFormatDetector.format(ofFileAt: datasetPath)
+        do {
+            let template = format == .chat ? try ChatTemplate(file: file) : nil
+            return try TrainingData.load(path: datasetPath, format: format, tokenizer: tokenizer, chatTemplate: template,
+                                         contextLength: options.sequenceLength, validationFraction: 0, seed: options.seed)
+        } catch {
+            throw TrainJobError.badDataset(path: datasetPath, reason: "\(error)")
+        }
     }
 
     private static func loadModel(_ path: String) throws(TrainJobError) -> (GGUFFile, Tokenizer, TransformerModel) {

@@ -33,9 +33,14 @@ public struct TrainJobOptions: Sendable, Codable, Equatable {
     /// read from its first line: a JSON object with `messages` is chat, one with `prompt`
     /// completion, anything else text.
     public var format: String?
+    /// The shard: train only on `shardLength` training sequences starting at `shardStart`
+    /// (wrapping around the dataset's); nil trains on all of them.
+    public var shardStart: Int?
+    public var shardLength: Int?
 
     public init(steps: Int, learningRate: Double, rank: Int, alpha: Double, modules: [String], sequenceLength: Int,
-                batchSize: Int, seed: UInt64, trainFactor: String? = nil, format: String? = nil) {
+                batchSize: Int, seed: UInt64, trainFactor: String? = nil, format: String? = nil,
+                shardStart: Int? = nil, shardLength: Int? = nil) {
         self.steps = steps
         self.learningRate = learningRate
         self.rank = rank
@@ -46,6 +51,8 @@ public struct TrainJobOptions: Sendable, Codable, Equatable {
         self.seed = seed
         self.trainFactor = trainFactor
         self.format = format
+        self.shardStart = shardStart
+        self.shardLength = shardLength
     }
 
     /// Throws `TrainJobError.invalidOption` naming the first option out of range.
@@ -67,6 +74,11 @@ public struct TrainJobOptions: Sendable, Codable, Equatable {
                   "sequence length \(sequenceLength) must be in 2…\(Self.maxSequenceLength)")
         try check((1...Self.maxBatchSize).contains(batchSize), "batch size \(batchSize) must be in 1…\(Self.maxBatchSize)")
         if let trainFactor { try check(LoRAFactor(rawValue: trainFactor) != nil, "train factor '\(trainFactor)' must be A or B") }
+        try check((shardStart == nil) == (shardLength == nil), "a shard needs both its start and its length")
+        if let shardStart, let shardLength {
+            try check(shardStart >= 0 && shardLength >= 1 && shardLength <= 1 << 24,
+                      "shard \(shardStart)+\(shardLength) must start at 0 or later and hold 1…16,777,216 sequences")
+        }
         if let format {
             try check(TrainingDataFormat(rawValue: format) != nil,
                       "format '\(format)' must be one of \(TrainingDataFormat.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -92,6 +104,10 @@ public struct TrainJobOptions: Sendable, Codable, Equatable {
         for optional in [trainFactor, format] {
             writer.bool(optional != nil)
             if let optional { Self.write(optional, to: &writer) }
+        }
+        for optional in [shardStart, shardLength] {
+            writer.bool(optional != nil)
+            if let optional { writer.u64(UInt64(bitPattern: Int64(optional))) }
         }
         return writer.bytes
     }
@@ -132,10 +148,14 @@ public struct TrainJobOptions: Sendable, Codable, Equatable {
         for field in ["train factor", "format"] {
             optionals.append(try reader.bool("has \(field)") ? try text(field) : nil)
         }
+        var shard: [Int?] = []
+        for field in ["shard start", "shard length"] {
+            shard.append(try reader.bool("has \(field)") ? try int(field) : nil)
+        }
         try reader.expectEnd()
         self.init(steps: steps, learningRate: learningRate, rank: rank, alpha: alpha, modules: modules,
                   sequenceLength: sequenceLength, batchSize: batchSize, seed: seed, trainFactor: optionals[0],
-                  format: optionals[1])
+                  format: optionals[1], shardStart: shard[0], shardLength: shard[1])
         try validate()
     }
 

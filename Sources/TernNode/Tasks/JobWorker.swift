@@ -1,6 +1,7 @@
 import Foundation
 import TernLedger
 import TernMesh
+import TernModel
 
 /// Runs one job a peer submitted on a `task/1` stream: checks it, takes a job slot, fetches
 /// the inputs it lacks, runs the work on the compute executor while streaming progress,
@@ -207,8 +208,17 @@ struct JobWorker: Sendable {
             }
             sink.finish()
             await forwarder.value
-            return (result.adapterBytes, result.tokens, result.stepChain)
+            guard plane.settings.perturbTrainedAdapters else { return (result.adapterBytes, result.tokens, result.stepChain) }
+            return (try Self.perturbed(result.adapterBytes, model: model), result.tokens, result.stepChain)
         }
+    }
+
+    /// The fault `perturbTrainedAdapters` injects: the first value of the first B moved a little.
+    static func perturbed(_ adapterBytes: [UInt8], model: String) throws -> [UInt8] {
+        var adapter = try LoRAAdapterFile(file: try GGUFFile(bytes: adapterBytes), path: "output").adapter
+        guard let site = adapter.sites.first else { return adapterBytes }
+        adapter.weights[site]!.b[0] += 1e-3
+        return try LoRAAdapterFile.serialized(adapter, baseModel: try GGUFFile(path: model))
     }
 
     /// Waits for the requester's accept (a valid countersignature over this very receipt,

@@ -8,6 +8,10 @@ public struct TaskPlaneSettings: Sendable, Equatable {
     public var streamsPerPeer = 8
     /// How long a worker waits for the requester to accept or reject a result.
     public var acceptTimeout: Duration = .seconds(60)
+    /// Fault injection for tests of verification: this worker adds a small error to every
+    /// trained adapter it returns (and signs the result as if it were honest). Set only by
+    /// `tern node start --allow-faults` with `TERN_FAULT=perturb-update`, or by tests.
+    public var perturbTrainedAdapters = false
 
     public init(maxJobs: Int = 1, uploadBytesPerSecond: Double? = nil) {
         self.maxJobs = maxJobs
