@@ -62,6 +62,9 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var blobQuotaBytes: UInt64 = 20 << 30
     /// Blob bytes served to peers per second, all together; nil: no cap.
     public var uploadBytesPerSecond: Double?
+    /// Test-only fault injection (`--allow-faults` with `TERN_FAULT=perturb-update`); never
+    /// read from a configuration file.
+    public var perturbTrainedAdapters = false
 
     public init() {}
 
@@ -72,7 +75,9 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
 
     /// The task plane's limits.
     public var taskPlaneSettings: TaskPlaneSettings {
-        TaskPlaneSettings(maxJobs: maxJobs, uploadBytesPerSecond: uploadBytesPerSecond)
+        var settings = TaskPlaneSettings(maxJobs: maxJobs, uploadBytesPerSecond: uploadBytesPerSecond)
+        settings.perturbTrainedAdapters = perturbTrainedAdapters
+        return settings
     }
 
     public init(from decoder: Decoder) throws {

@@ -22,6 +22,7 @@ public enum NodeDaemon {
         let tasks = TaskPlane(runtime: runtime, store: store, ledger: ledger, compute: compute,
                               settings: configuration.taskPlaneSettings, logger: logger)
         await runtime.serveStreams(TaskProtocol.all) { await tasks.handle($0) }
+        let fineTunes = FineTuneTasks(plane: tasks, logger: logger)
         try await runtime.bind()
         let cached = ThroughputProbe.cached(in: directory, hardware: hardware)
         let profiles = ProfilePublisher(identity: identity, hardware: hardware, store: store, runtime: runtime, throughput: cached)
@@ -41,7 +42,8 @@ public enum NodeDaemon {
         try token.write(to: directory.controlTokenFile)
         let endpointFile = directory.controlEndpointFile
         let app = ControlServer.application(
-            handler: RuntimeControl(runtime: runtime, tasks: tasks, profiles: profiles, dataDirectory: directory.url.path),
+            handler: RuntimeControl(runtime: runtime, tasks: tasks, profiles: profiles, fineTunes: fineTunes,
+                                    dataDirectory: directory.url.path),
             token: token, port: configuration.controlPort, logger: logger,
             onListening: { port in
                 let endpoint = ControlEndpoint(port: port, pid: getpid())
@@ -89,6 +91,7 @@ struct RuntimeControl: ControlHandler {
     let runtime: MeshRuntime
     let tasks: TaskPlane
     let profiles: ProfilePublisher
+    let fineTunes: FineTuneTasks
     let dataDirectory: String
 
     func status() async -> NodeStatusReply {
@@ -138,4 +141,12 @@ struct RuntimeControl: ControlHandler {
             prompt: request.prompt, maxTokens: request.maxTokens, temperature: request.temperature,
             seed: request.seed, chat: request.chat))
     }
+
+    func dispatchFineTune(_ request: FineTuneDispatchRequest) async throws -> FineTuneStatus {
+        try await fineTunes.dispatch(request)
+    }
+
+    func fineTuneStatus(_ id: String?) async throws -> [FineTuneStatus] { try fineTunes.status(id) }
+
+    func cancelFineTune(_ id: String) async throws -> FineTuneStatus { try fineTunes.cancel(id) }
 }

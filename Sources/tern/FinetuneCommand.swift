@@ -3,13 +3,13 @@ import Foundation
 import TernKernels
 import TernTrain
 
-/// `tern finetune MODEL --data FILE --out ADAPTER.gguf`: trains a LoRA adapter on a frozen
-/// base with a live progress line on standard error, checkpoints every N steps and on
+/// `tern finetune [local] MODEL --data FILE --out ADAPTER.gguf`: trains a LoRA adapter on a
+/// frozen base with a live progress line on standard error, checkpoints every N steps and on
 /// Ctrl-C (exit 130), and a final summary (a table, or `--json`).
-struct FinetuneCommand: ParsableCommand {
+struct FinetuneLocal: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "finetune",
-        abstract: "Train a LoRA adapter on a frozen GGUF model (ternary or quantized base)."
+        commandName: "local",
+        abstract: "Train a LoRA adapter on this machine on a frozen GGUF model (the default subcommand)."
     )
 
     @Argument(help: "Path to a .gguf base model.") var model: String

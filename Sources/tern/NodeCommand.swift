@@ -53,6 +53,7 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Jobs from peers to run at once; more are refused as busy (default 1).") var maxJobs: Int?
         @Option(help: "Disk the blob store may use, in GiB; unpinned blobs are evicted least recently used first (default 20).") var blobQuota: Double?
         @Option(help: "Cap on blob bytes served to peers, in MB/s, all peers together (default: no cap).") var uploadLimit: Double?
+        @Flag(help: .hidden) var allowFaults = false
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
         @OptionGroup var data: DataDirectoryOption
 
@@ -80,6 +81,11 @@ struct NodeCommand: AsyncParsableCommand {
             if let uploadLimit {
                 guard uploadLimit > 0 else { throw ValidationError("--upload-limit must be positive (MB/s)") }
                 configuration.uploadBytesPerSecond = uploadLimit * 1e6
+            }
+            // Fault injection for tests of verification only: both the hidden flag and the
+            // variable must be set, so no configuration file can turn it on by accident.
+            if allowFaults, ProcessInfo.processInfo.environment["TERN_FAULT"] == "perturb-update" {
+                configuration.perturbTrainedAdapters = true
             }
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw ValidationError("unknown log level '\(logLevel)'")

@@ -25,6 +25,9 @@ private struct FixedHandler: ControlHandler {
     func blobs() async throws -> [BlobInfo] { [] }
     func removeBlob(_ id: String) async throws { throw TaskFailure(.notFound, "no blob \(id)") }
     func generate(_ request: GenerateJobRequest) async throws -> JobRunReply { throw TaskFailure(.busy, "busy") }
+    func dispatchFineTune(_ request: FineTuneDispatchRequest) async throws -> FineTuneStatus { throw TaskFailure(.notFound, "no peers") }
+    func fineTuneStatus(_ id: String?) async throws -> [FineTuneStatus] { [] }
+    func cancelFineTune(_ id: String) async throws -> FineTuneStatus { throw TaskFailure(.notFound, "no fine-tune \(id)") }
 }
 
 @Suite struct ControlServerTests {

@@ -56,6 +56,19 @@ public struct ControlClient: Sendable {
         try await call("POST", "/v1/jobs/generate", body: body, timeout: 3600)
     }
 
+    public func dispatchFineTune(_ body: FineTuneDispatchRequest) async throws -> FineTuneStatus {
+        // Registering the model and dataset hashes them first.
+        try await call("POST", "/v1/finetune", body: body, timeout: 3600)
+    }
+
+    public func fineTuneStatus(_ id: String? = nil) async throws -> [FineTuneStatus] {
+        try await call("GET", id.map { "/v1/finetune/\($0)" } ?? "/v1/finetune", body: Optional<JoinRequest>.none)
+    }
+
+    public func cancelFineTune(_ id: String) async throws -> FineTuneStatus {
+        try await call("POST", "/v1/finetune/\(id)/cancel", body: Optional<JoinRequest>.none)
+    }
+
     private func call<Body: Encodable, Reply: Decodable>(
         _ method: String, _ path: String, body: Body?, timeout: TimeInterval = 10
     ) async throws -> Reply {

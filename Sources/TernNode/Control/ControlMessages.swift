@@ -136,4 +136,8 @@ public protocol ControlHandler: Sendable {
     func blobs() async throws -> [BlobInfo]
     func removeBlob(_ id: String) async throws
     func generate(_ request: GenerateJobRequest) async throws -> JobRunReply
+    func dispatchFineTune(_ request: FineTuneDispatchRequest) async throws -> FineTuneStatus
+    /// Every fine-tune this node dispatched, or the one whose id starts with `id`.
+    func fineTuneStatus(_ id: String?) async throws -> [FineTuneStatus]
+    func cancelFineTune(_ id: String) async throws -> FineTuneStatus
 }

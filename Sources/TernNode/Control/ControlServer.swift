@@ -51,6 +51,21 @@ public enum ControlServer {
             let body = try await request.decode(as: GenerateJobRequest.self, context: context)
             return try await answer { try await handler.generate(body) }
         }
+        router.post("/v1/finetune") { request, context in
+            let body = try await request.decode(as: FineTuneDispatchRequest.self, context: context)
+            return try await answer { try await handler.dispatchFineTune(body) }
+        }
+        router.get("/v1/finetune") { _, _ in
+            try await answer { try await handler.fineTuneStatus(nil) }
+        }
+        router.get("/v1/finetune/:id") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await answer { try await handler.fineTuneStatus(id) }
+        }
+        router.post("/v1/finetune/:id/cancel") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await answer { try await handler.cancelFineTune(id) }
+        }
         return Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "tern"),

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import TernModel
+import TernNode
+
+/// `tern finetune …`: train here (`local`, the default), or dispatch a fine-tune that the
+/// mesh shares and follow it.
+struct FinetuneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Train a LoRA adapter on this machine, or dispatch a fine-tune the mesh shares.",
+        discussion: """
+            `tern finetune MODEL --data FILE --out ADAPTER` trains here. `tern finetune dispatch …`
+            asks the running node to train over its peers: DiLoCo rounds of a few inner steps
+            on each worker's shard, one LoRA factor per round (exact averaging), every worker's
+            first result re-executed to check it.
+            """,
+        subcommands: [FinetuneLocal.self, Dispatch.self, Status.self, Cancel.self],
+        defaultSubcommand: FinetuneLocal.self
+    )
+
+    /// The running daemon whose node dispatches (default `$TERN_DATA`).
+    struct NodeData: ParsableArguments {
+        @Option(name: .customLong("node-data"), help: "The dispatching node's data directory (default: $TERN_DATA or ~/.local/share/tern).")
+        var path: String?
+
+        func client() throws -> ControlClient {
+            try ControlClient(directory: path.map(NodeDirectory.init) ?? .default)
+        }
+    }
+
+    struct Dispatch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fine-tune MODEL on --data over the mesh's live peers and write the adapter to --out.",
+            discussion: """
+                The node registers MODEL (in place) and the dataset as blobs; each worker fetches them
+                once. Round r trains B when r is even and A when it is odd (`--factors alternating`),
+                so averaging the workers' changes is exactly averaging their updates of B·A; the
+                outer step is Nesterov momentum (--outer-lr, --outer-momentum; 1 and 0 average).
+                Without --wait it prints the task id and returns; follow it with `tern finetune status`.
+                """)
+
+        @Argument(help: "Path to the base model (.gguf).") var model: String
+        @Option(help: "Training data file (text, JSONL chat or JSONL prompt/completion).") var data: String
+        @Option(help: "Data format: text, chat or completion (default: detected from the first line).") var format: String?
+        @Option(help: "Where to write the final adapter (GGUF LoRA).") var out: String
+        @Option(help: "Workers per round.") var workers = 2
+        @Option(help: "Outer rounds.") var rounds = 4
+        @Option(help: "Inner optimizer steps per worker and round (H).") var innerSteps = 20
+        @Option(help: "LoRA rank.") var rank = 8
+        @Option(help: "LoRA alpha.") var alpha: Double = 16
+        @Option(help: "Comma-separated LoRA modules.") var modules = LoRATarget.attention.map(\.rawValue).joined(separator: ",")
+        @Option(help: "Inner learning rate (AdamW, constant).") var lr: Double = 1e-3
+        @Option(help: "Context length: tokens per training sequence.") var ctx = 128
+        @Option(help: "Sequences per inner step.") var batch = 1
+        @Option(help: "Seed of the adapter initialisation and the choice of results to check.") var seed: UInt64 = 42
+        @Option(help: "Which factor trains: alternating (B, then A, …), bOnly (A frozen) or both (inexact).") var factors = "alternating"
+        @Option(help: "Outer learning rate (DiLoCo: 0.7).") var outerLr: Float = 0.7
+        @Option(help: "Outer Nesterov momentum (DiLoCo: 0.9).") var outerMomentum: Float = 0.9
+        @Option(help: "Fraction of later results re-executed to check them (first results always are).") var verifyRate = 0.1
+        @Flag(help: "Wait for the fine-tune to finish, showing each round.") var wait = false
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var node: NodeData
+
+        func run() async throws {
+            let absolute = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.path }
+            let training = TrainJobOptions(
+                steps: innerSteps, learningRate: lr, rank: rank, alpha: alpha,
+                modules: modules.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
+                sequenceLength: ctx, batchSize: batch, seed: seed, format: format)
+            let client = try node.client()
+            var status = try await client.dispatchFineTune(FineTuneDispatchRequest(
+                modelPath: absolute(model), dataPath: absolute(data), outPath: absolute(out), workers: workers, rounds: rounds,
+                innerSteps: innerSteps, training: training, factors: factors, outerLearningRate: outerLr,
+                outerMomentum: outerMomentum, verifyRate: verifyRate))
+            guard wait else {
+                if json { print(String(decoding: try ControlJSON.encoder.encode(status), as: UTF8.self)) } else { print(status.id) }
+                return
+            }
+            var shown = 0
+            while status.state == "running" {
+                try await Task.sleep(for: .seconds(1))
+                status = try await client.fineTuneStatus(status.id).first ?? status
+                for report in status.completed.dropFirst(shown) where !json {
+                    FileHandle.standardError.write(Data(Status.line(report, of: status.rounds).utf8))
+                }
+                shown = status.completed.count
+            }
+            if json {
+                print(String(decoding: try ControlJSON.encoder.encode(status), as: UTF8.self))
+            } else {
+                print("\(status.state): \(status.completed.count)/\(status.rounds) rounds → \(status.outPath)")
+            }
+            if status.state != "finished" { throw ExitCode.failure }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show dispatched fine-tunes: rounds, workers, loss, tokens.")
+
+        @Argument(help: "A task id (or prefix); default: every fine-tune of this node.") var task: String?
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var node: NodeData
+
+        static func line(_ report: FineTuneRoundReport, of rounds: Int) -> String {
+            String(format: "round %d/%d · factor %@ · %d workers · %d tokens · loss %.4f · %.1f s\n", report.round + 1, rounds,
+                   report.factor ?? "A+B", report.workers.count, report.tokens, report.meanLoss, report.seconds)
+        }
+
+        func run() async throws {
+            let all = try await node.client().fineTuneStatus(task)
+            if json {
+                print(String(decoding: try ControlJSON.encoder.encode(all), as: UTF8.self))
+                return
+            }
+            for status in all {
+                print("\(status.id)  \(status.state)  \(status.completed.count)/\(status.rounds) rounds  → \(status.outPath)")
+                for report in status.completed { print("  " + Self.line(report, of: status.rounds), terminator: "") }
+                if !status.banned.isEmpty { print("  banned: \(status.banned.map { String($0.prefix(16)) }.joined(separator: ", "))") }
+                if let error = status.error { print("  error: \(error)") }
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a dispatched fine-tune.")
+
+        @Argument(help: "The task id (or prefix).") var task: String
+        @OptionGroup var node: NodeData
+
+        func run() async throws {
+            let status = try await node.client().cancelFineTune(task)
+            print("cancelling \(status.id)")
+        }
+    }
+}
