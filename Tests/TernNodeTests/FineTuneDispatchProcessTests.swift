@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TernMesh
 import TernModel
 import TernNode
 
@@ -30,5 +31,40 @@ import TernNode
 
         let listed = try TaskPlaneProcessTests.tern(["finetune", "status", status.id, "--node-data", daemons[0].directory.url.path])
         #expect(listed.out.contains("finished") && listed.out.contains("round 2/2"), "\(listed.out)")
+    }
+
+    @Test func aWorkerKilledMidRoundLosesOnlyItsShard() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tern-dispatch-kill-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        // The dispatcher serves its blobs at 1 MB/s, so the workers spend seconds fetching the
+        // 3 MB dataset: the round is surely in progress when a worker is killed. The survivor
+        // takes two jobs at once, so it can also run the orphaned shard.
+        let daemons = try await TaskPlaneProcessTests.startMesh(3, root: root) { index in
+            index == 0 ? ["--upload-limit", "1"] : ["--max-jobs", "2"]
+        }
+        defer { for daemon in daemons { daemon.stop() } }
+        let model = root.appendingPathComponent("tiny.gguf").path
+        try TinyTrainModel.writer(embedding: 16).write(to: model)
+        let data = root.appendingPathComponent("data.txt").path
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 70_000).write(toFile: data, atomically: true, encoding: .utf8)
+        let out = root.appendingPathComponent("adapter.gguf").path
+
+        let arguments = ["finetune", "dispatch", model, "--data", data, "--out", out, "--workers", "2", "--rounds", "2",
+                         "--inner-steps", "2", "--rank", "2", "--alpha", "4", "--modules", "attn_q,attn_v", "--ctx", "16",
+                         "--batch", "2", "--lr", "0.02", "--wait", "--json", "--node-data", daemons[0].directory.url.path]
+        let run = Task { try await TaskPlaneProcessTests.ternInBackground(arguments) }
+        let victim = daemons[2]
+        _ = try await MeshProcessTests.eventually("the victim is fetching its inputs", seconds: 60) { () async -> Bool? in
+            guard let client = try? ControlClient(directory: victim.directory), let blobs = try? await client.blobs() else { return nil }
+            return blobs.contains { $0.kind == .dataset } ? true : nil
+        }
+        victim.kill9()
+        let finished = try await run.value
+        #expect(finished.status == 0, "\(finished.err)")
+        let status = try TaskPlaneProcessTests.json(FineTuneStatus.self, finished.out)
+        #expect(status.state == "finished" && status.completed.count == 2, "\(status)")
+        let victimID = try NodeIdentity.loadOrCreate(inDirectory: victim.directory.url.path).nodeID.hex
+        #expect(status.completed.allSatisfy { !$0.workers.contains(victimID) }, "a dead worker's shard is redone elsewhere")
+        #expect(try LoRAAdapterFile.read(path: out).sites.count == 4)
     }
 }

@@ -36,7 +36,7 @@ import TernTasks
         defer { for node in [dispatcher] + workers { node.compute.shutDown() } }
         let (model, dataset) = try prepare(dispatcher)
         let run = try FineTuneDispatcher(plane: dispatcher.plane, request: request(model: model, dataset: dataset),
-                                         workers: workers.map(\.identity.nodeID), logger: Logger(label: "dispatch"))
+                                         workers: workers.map { ($0.identity.nodeID, 1) }, logger: Logger(label: "dispatch"))
         let outcome = try await run.run()
         #expect(outcome.rounds.map(\.round) == [0, 1])
         #expect(outcome.rounds.map(\.factor) == ["B", "A"])
@@ -58,7 +58,7 @@ import TernTasks
         let (model, dataset) = try prepare(dispatcher)
         // All three take a shard in the first round, so the cheat's first result is checked.
         let run = try FineTuneDispatcher(plane: dispatcher.plane, request: request(model: model, dataset: dataset, workers: 3),
-                                         workers: [cheat.identity.nodeID] + honest.map(\.identity.nodeID),
+                                         workers: ([cheat] + honest).map { ($0.identity.nodeID, 1) },
                                          logger: Logger(label: "dispatch"))
         let outcome = try await run.run()
         #expect(outcome.bannedWorkers == [cheat.identity.nodeID.hex])

@@ -88,8 +88,9 @@ public actor FineTuneDispatcher {
     }
 
     /// Prepares a fine-tune of `request.model` on `request.dataset` (both complete blobs in
-    /// the plane's store) over `workers`, starting from a fresh adapter.
-    public init(plane: TaskPlane, request: FineTuneRequest, workers: [NodeID], logger: Logger) throws {
+    /// the plane's store) over `workers` (each with its relative speed: shards and deadlines
+    /// scale with it), starting from a fresh adapter.
+    public init(plane: TaskPlane, request: FineTuneRequest, workers: [(NodeID, Double)], logger: Logger) throws {
         self.plane = plane
         self.request = request
         self.logger = logger
@@ -111,8 +112,7 @@ public actor FineTuneDispatcher {
             examplesPerStep: request.training.batchSize, tokensPerStep: request.training.batchSize * request.training.sequenceLength,
             datasetExamples: sequences, factors: request.factors, deadlineFloorMillis: 600_000, verifyRate: request.verifyRate,
             seed: request.training.seed)
-        // Speeds are not measured yet: every worker counts the same.
-        scheduler = FineTuneScheduler(plan: plan, workers: workers.map { WorkerCandidate(id: $0.hex, tokensPerSecond: 1) })
+        scheduler = FineTuneScheduler(plan: plan, workers: workers.map { WorkerCandidate(id: $0.0.hex, tokensPerSecond: $0.1) })
         (events, post) = AsyncStream.makeStream()
     }
 

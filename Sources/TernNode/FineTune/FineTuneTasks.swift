@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import TernMesh
 import TernModel
+import TernLedger
 import TernTasks
 
 /// `POST /v1/finetune`: dispatch a fine-tune of a local model on a local dataset.
@@ -72,13 +73,18 @@ public final class FineTuneTasks: Sendable {
         let dataset = try plane.store.add(fileAt: request.dataPath, kind: .dataset, name: URL(fileURLWithPath: request.dataPath).lastPathComponent, copy: true)
         let live = await plane.dialer.liveMembers().sorted()
         guard !live.isEmpty else { throw TaskFailure(.notFound, "no live peer to train on: join a mesh first (tern mesh peers)") }
+        // Relative speed from each peer's signed profile (its measured ternary throughput);
+        // a peer that has not published one yet counts as the slowest known.
+        let measured = live.map { (try? plane.ledger.profile(nodeID: $0.hex))??.gops ?? 0 }
+        let floor = measured.filter { $0 > 0 }.min() ?? 1
+        let speeds = measured.map { $0 > 0 ? $0 : floor }
         let fineTune = FineTuneRequest(
             model: model.id, dataset: dataset.id, rounds: request.rounds, innerSteps: request.innerSteps,
             workers: request.workers, training: request.training, factors: factors,
             outerLearningRate: request.outerLearningRate, outerMomentum: request.outerMomentum, verifyRate: request.verifyRate)
         let dispatcher: FineTuneDispatcher
         do {
-            dispatcher = try FineTuneDispatcher(plane: plane, request: fineTune, workers: live, logger: logger)
+            dispatcher = try FineTuneDispatcher(plane: plane, request: fineTune, workers: Array(zip(live, speeds)), logger: logger)
         } catch {
             throw TaskFailure(.badRequest, "\(error)")
         }
@@ -92,6 +98,7 @@ public final class FineTuneTasks: Sendable {
                     self.tasks.withLock { $0[id]?.status.completed.append(report) }
                 }
                 try Data(outcome.adapter).write(to: URL(fileURLWithPath: request.outPath), options: .atomic)
+                try self.register(outcome, of: fineTune)
                 tasks.withLock {
                     $0[id]?.status.state = "finished"
                     $0[id]?.status.banned = outcome.bannedWorkers
@@ -109,6 +116,22 @@ public final class FineTuneTasks: Sendable {
         }
         tasks.withLock { $0[id]?.task = task }
         return status
+    }
+
+    /// Records the final adapter in the ledger's `adapters` table with how it was made.
+    private func register(_ outcome: FineTuneOutcome, of request: FineTuneRequest) throws {
+        let metrics: [String: Any] = [
+            "rounds": outcome.rounds.count,
+            "workers": Array(Set(outcome.rounds.flatMap(\.workers))).sorted(),
+            "tokens": outcome.rounds.reduce(0) { $0 + $1.tokens },
+            "round_losses": outcome.rounds.map(\.meanLoss).map { $0.isFinite ? $0 : 0 },
+            "banned": outcome.bannedWorkers,
+        ]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys]), as: UTF8.self)
+        try plane.ledger.registerAdapter(AdapterRecord(
+            hash: outcome.adapterBlob.hex, baseModelHash: request.model.hex, rank: request.training.rank,
+            alpha: request.training.alpha, modules: request.training.modules, datasetHash: request.dataset.hex,
+            metricsJSON: json, blobHash: outcome.adapterBlob.hex, createdAt: Date()))
     }
 
     public func status(_ id: String? = nil) throws -> [FineTuneStatus] {
