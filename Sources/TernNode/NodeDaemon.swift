@@ -23,6 +23,8 @@ public enum NodeDaemon {
                               settings: configuration.taskPlaneSettings, logger: logger)
         await runtime.serveStreams(TaskProtocol.all) { await tasks.handle($0) }
         let fineTunes = FineTuneTasks(plane: tasks, logger: logger)
+        // A fine-tune this node was dispatching when it stopped picks up where it was.
+        Task { await fineTunes.resumeUnfinished() }
         try await runtime.bind()
         let cached = ThroughputProbe.cached(in: directory, hardware: hardware)
         let profiles = ProfilePublisher(identity: identity, hardware: hardware, store: store, runtime: runtime, throughput: cached)

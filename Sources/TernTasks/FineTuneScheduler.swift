@@ -175,6 +175,28 @@ public struct FineTuneScheduler: Codable, Sendable, Equatable {
         }
     }
 
+    /// After a dispatcher restart the round in progress has lost its in-flight jobs and the
+    /// results not yet aggregated, so every shard of it runs again: the same examples, on
+    /// its worker if that one is still available. (The shell then reports workers that
+    /// membership no longer lists as `workerDied`.)
+    public mutating func restartRound(nowMillis: UInt64) -> [Directive] {
+        guard !finished else { return [.finished] }
+        guard !shards.isEmpty else { return start(nowMillis: nowMillis) }
+        awaitingOuterStep = false
+        var out: [Directive] = []
+        for index in shards.indices where shards[index].state != .dropped {
+            shards[index].attempts = 0
+            shards[index].tokens = 0
+            if let id = shards[index].worker, let worker = workers[id], worker.alive, !worker.banned {
+                out.append(assign(index, to: worker.candidate, nowMillis: nowMillis))
+            } else {
+                shards[index].state = .running
+                out += reassign(index, nowMillis: nowMillis)
+            }
+        }
+        return out + closeIfComplete(nowMillis: nowMillis)
+    }
+
     /// The earliest deadline of a running shard: when the shell should send `tick` next.
     public var nextDeadlineMillis: UInt64? {
         shards.filter { $0.state == .running }.map(\.deadlineMillis).min()

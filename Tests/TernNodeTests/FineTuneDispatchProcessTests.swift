@@ -67,4 +67,42 @@ import TernNode
         #expect(status.completed.allSatisfy { !$0.workers.contains(victimID) }, "a dead worker's shard is redone elsewhere")
         #expect(try LoRAAdapterFile.read(path: out).sites.count == 4)
     }
+
+    @Test func aDispatcherKilledMidRoundResumesAfterRestart() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tern-dispatch-restart-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let daemons = try await TaskPlaneProcessTests.startMesh(3, root: root) { index in
+            index == 0 ? ["--upload-limit", "1"] : ["--max-jobs", "2"]
+        }
+        defer { for daemon in daemons { daemon.stop() } }
+        let dispatcher = daemons[0]
+        let model = root.appendingPathComponent("tiny.gguf").path
+        try TinyTrainModel.writer(embedding: 16).write(to: model)
+        let data = root.appendingPathComponent("data.txt").path
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 70_000).write(toFile: data, atomically: true, encoding: .utf8)
+        let out = root.appendingPathComponent("adapter.gguf").path
+
+        let started = try await TaskPlaneProcessTests.ternInBackground([
+            "finetune", "dispatch", model, "--data", data, "--out", out, "--workers", "2", "--rounds", "2", "--inner-steps", "2",
+            "--rank", "2", "--alpha", "4", "--modules", "attn_q,attn_v", "--ctx", "16", "--batch", "2", "--lr", "0.02",
+            "--node-data", dispatcher.directory.url.path])
+        #expect(started.status == 0, "\(started.err)")
+        let task = started.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await MeshProcessTests.eventually("a worker is fetching its inputs", seconds: 60) { () async -> Bool? in
+            for worker in daemons.dropFirst() {
+                guard let client = try? ControlClient(directory: worker.directory), let blobs = try? await client.blobs() else { continue }
+                if blobs.contains(where: { $0.kind == .dataset }) { return true }
+            }
+            return nil
+        }
+        dispatcher.kill9()
+        try dispatcher.start()
+        let client = try await dispatcher.client()
+        let status = try await MeshProcessTests.eventually("the resumed fine-tune finishes", seconds: 180) { () async -> FineTuneStatus? in
+            guard let status = try? await client.fineTuneStatus(task).first, status.state != "running" else { return nil }
+            return status
+        }
+        #expect(status.state == "finished" && status.completed.count == 2, "\(status)")
+        #expect(try LoRAAdapterFile.read(path: out).sites.count == 4)
+    }
 }

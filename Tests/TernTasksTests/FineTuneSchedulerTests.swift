@@ -131,3 +131,21 @@ import TernTasks
         #expect(scheduler.start(nowMillis: 0) == [.failed(reason: "no worker is available for round 0")])
     }
 }
+
+/// A dispatcher that restarts mid-round runs that round's shards again.
+@Suite struct FineTuneSchedulerRestartTests {
+    @Test func aRestartedRoundReassignsEveryShardWithTheSameExamples() throws {
+        let plan = FineTunePlan(rounds: 2, innerSteps: 4, workersPerRound: 2, examplesPerStep: 1, tokensPerStep: 16,
+                                datasetExamples: 100, verifyRate: 0)
+        var scheduler = FineTuneScheduler(plan: plan, workers: [.init(id: "a", tokensPerSecond: 1), .init(id: "b", tokensPerSecond: 1)])
+        let before = scheduler.start(nowMillis: 0)
+        _ = scheduler.handle(.resultArrived(round: 0, shard: 0, worker: "a", tokens: 4), nowMillis: 1)
+        var resumed = try JSONDecoder().decode(FineTuneScheduler.self, from: JSONEncoder().encode(scheduler))
+        let again = resumed.restartRound(nowMillis: 100)
+        func ranges(_ directives: [FineTuneScheduler.Directive]) -> [[Int]] {
+            directives.compactMap { if case let .assign(_, shard, _, first, examples, _, _, _) = $0 { [shard, first, examples] } else { nil } }
+        }
+        #expect(ranges(again) == ranges(before))
+        #expect(resumed.shards.allSatisfy { $0.state == .running })
+    }
+}

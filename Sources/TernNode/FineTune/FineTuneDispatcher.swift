@@ -49,6 +49,17 @@ public struct FineTuneRoundReport: Codable, Sendable, Equatable {
     public var adapter: BlobID
 }
 
+/// What a restarted dispatcher needs to resume: the scheduler as it stood, the global
+/// adapter (a blob in the dispatcher's store) and the outer optimizer's momentum. Written at
+/// the start, at every round boundary and at every ban.
+public struct FineTuneCheckpoint: Codable, Sendable, Equatable {
+    public var scheduler: FineTuneScheduler
+    public var globalAdapter: BlobID
+    public var optimizer: OuterOptimizer
+    public var rounds: [FineTuneRoundReport]
+    public var banned: [String]
+}
+
 /// What a finished fine-tune produced.
 public struct FineTuneOutcome: Sendable {
     public var adapter: [UInt8]
@@ -75,6 +86,8 @@ public actor FineTuneDispatcher {
     private var reports: [FineTuneRoundReport] = []
     private var banned: [String] = []
     private var roundStarted = ContinuousClock.now
+    /// Resuming from a checkpoint: the round in progress runs again instead of starting.
+    private var resuming = false
     private let events: AsyncStream<FineTuneScheduler.Event>
     private let post: AsyncStream<FineTuneScheduler.Event>.Continuation
 
@@ -116,10 +129,35 @@ public actor FineTuneDispatcher {
         (events, post) = AsyncStream.makeStream()
     }
 
-    /// Runs every round and returns the final adapter.
-    public func run(onRound: @escaping @Sendable (FineTuneRoundReport) -> Void = { _ in }) async throws -> FineTuneOutcome {
+    /// A dispatcher that picks up `checkpoint` (after a restart): the round it was in runs again.
+    public init(plane: TaskPlane, request: FineTuneRequest, resuming checkpoint: FineTuneCheckpoint, logger: Logger) throws {
+        self.plane = plane
+        self.request = request
+        self.logger = logger
+        modelPath = try plane.store.path(of: request.model)
+        datasetPath = try plane.store.path(of: request.dataset)
+        global = try LoRAAdapterFile.read(path: try plane.store.path(of: checkpoint.globalAdapter))
+        globalBlob = checkpoint.globalAdapter
+        optimizer = checkpoint.optimizer
+        scheduler = checkpoint.scheduler
+        reports = checkpoint.rounds
+        banned = checkpoint.banned
+        resuming = true
+        (events, post) = AsyncStream.makeStream()
+    }
+
+    /// The state to write down now.
+    private var checkpoint: FineTuneCheckpoint {
+        FineTuneCheckpoint(scheduler: scheduler, globalAdapter: globalBlob, optimizer: optimizer, rounds: reports, banned: banned)
+    }
+
+    /// Runs every round and returns the final adapter. `onCheckpoint` receives the state to
+    /// persist at the start, after every round and at every ban.
+    public func run(onRound: @escaping @Sendable (FineTuneRoundReport) -> Void = { _ in },
+                    onCheckpoint: @escaping @Sendable (FineTuneCheckpoint) -> Void = { _ in }) async throws -> FineTuneOutcome {
         roundStarted = .now
-        var pending = scheduler.start(nowMillis: Self.now())
+        var pending = resuming ? scheduler.restartRound(nowMillis: Self.now()) : scheduler.start(nowMillis: Self.now())
+        onCheckpoint(checkpoint)
         var iterator = events.makeAsyncIterator()
         let ticker = Task { [post] in
             while !Task.isCancelled {
@@ -144,10 +182,12 @@ public actor FineTuneDispatcher {
                         await plane.dialer.misbehaved(id)
                         try? plane.ledger.recordJobOutcome(nodeID: worker, accepted: false, tokens: 0, wallMillis: 0)
                     }
+                    onCheckpoint(checkpoint)
                 case let .closeRound(round, closed):
                     try closeRound(round, closed, onRound: onRound)
                     pending += scheduler.handle(.roundApplied, nowMillis: Self.now())
                     roundStarted = .now
+                    onCheckpoint(checkpoint)
                 case .finished:
                     let bytes = try LoRAAdapterFile.serialized(global, baseModel: try GGUFFile(path: modelPath))
                     return FineTuneOutcome(adapter: bytes, adapterBlob: globalBlob, rounds: reports, bannedWorkers: banned)
@@ -245,12 +285,16 @@ public actor FineTuneDispatcher {
         onRound(report)
     }
 
-    /// Workers with a running shard that membership no longer lists as live are dead.
+    /// Workers with a running shard that membership no longer lists as live are dead; known
+    /// workers that are live again are available.
     private func noticeDeaths() async {
         let live = Set(await plane.dialer.liveMembers().map(\.hex))
         let running = Set(scheduler.shards.filter { $0.state == .running }.compactMap(\.worker))
         for worker in running where !live.contains(worker) {
             post.yield(.workerDied(worker))
+        }
+        for (id, worker) in scheduler.workers where !worker.alive && !worker.banned && live.contains(id) {
+            post.yield(.workerAvailable(worker.candidate))
         }
     }
 

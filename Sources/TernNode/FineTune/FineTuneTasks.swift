@@ -91,31 +91,106 @@ public final class FineTuneTasks: Sendable {
         let id = Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
         let status = FineTuneStatus(id: id, state: "running", rounds: request.rounds, workers: live.map(\.hex),
                                     completed: [], banned: [], error: nil, outPath: request.outPath, startedAt: Date())
-        tasks.withLock { $0[id] = (status, nil) }
+        let stored = StoredFineTune(request: request, fineTune: fineTune, checkpoint: nil, status: status)
+        try save(stored)
+        launch(dispatcher, stored)
+        return status
+    }
+
+    /// Picks up every fine-tune the ledger says was running when this node stopped: each
+    /// runs the round it was in again, from the last checkpoint.
+    /// Waits (up to two minutes) until this node sees a live peer again, so that workers are
+    /// not all taken for dead while the node is still rejoining.
+    public func resumeUnfinished() async {
+        let records = (try? plane.ledger.tasks(state: "running").filter { $0.kind == Self.kind }) ?? []
+        guard !records.isEmpty else { return }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while await plane.dialer.liveMembers().isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        for record in records {
+            do {
+                let stored = try JSONDecoder().decode(StoredFineTune.self, from: Data(record.configJSON.utf8))
+                guard let checkpoint = stored.checkpoint else { throw TaskFailure(.internalError, "no checkpoint was written") }
+                let dispatcher = try FineTuneDispatcher(plane: plane, request: stored.fineTune, resuming: checkpoint, logger: logger)
+                logger.info("resuming fine-tune", metadata: ["task": "\(record.id)", "round": "\(checkpoint.scheduler.round)"])
+                launch(dispatcher, stored)
+            } catch {
+                logger.error("cannot resume fine-tune", metadata: ["task": "\(record.id)", "error": "\(error)"])
+                var failed = record
+                failed.state = "failed"
+                failed.updatedAt = Date()
+                try? plane.ledger.saveTask(failed)
+            }
+        }
+    }
+
+    /// Everything a task needs after a restart, kept as the task row's JSON.
+    struct StoredFineTune: Codable, Sendable {
+        var request: FineTuneDispatchRequest
+        var fineTune: FineTuneRequest
+        var checkpoint: FineTuneCheckpoint?
+        var status: FineTuneStatus
+    }
+
+    static let kind = "finetune"
+
+    private func save(_ stored: StoredFineTune) throws {
+        let json = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+        let now = Date()
+        try plane.ledger.saveTask(TaskRecord(
+            id: stored.status.id, kind: Self.kind, state: stored.status.state, dispatcherNodeID: plane.identity.nodeID.hex,
+            baseModelHash: stored.fineTune.model.hex, datasetHash: stored.fineTune.dataset.hex, configJSON: json,
+            createdAt: stored.status.startedAt, updatedAt: now))
+    }
+
+    /// Runs the dispatcher in a task of its own, keeping the status in memory and the
+    /// checkpoint and final state in the ledger.
+    private func launch(_ dispatcher: FineTuneDispatcher, _ initial: StoredFineTune) {
+        let id = initial.status.id
+        let stored = StoredState(initial)
+        tasks.withLock { $0[id] = (initial.status, nil) }
+        let request = initial.request, fineTune = initial.fineTune
         let task = Task { [self] in
             do {
-                let outcome = try await dispatcher.run { report in
-                    self.tasks.withLock { $0[id]?.status.completed.append(report) }
-                }
+                let outcome = try await dispatcher.run(
+                    onRound: { report in self.tasks.withLock { $0[id]?.status.completed.append(report) } },
+                    onCheckpoint: { checkpoint in
+                        let snapshot = stored.value.withLock { entry in
+                            entry.checkpoint = checkpoint
+                            entry.status.completed = checkpoint.rounds
+                            entry.status.banned = checkpoint.banned
+                            return entry
+                        }
+                        try? self.save(snapshot)
+                    })
                 try Data(outcome.adapter).write(to: URL(fileURLWithPath: request.outPath), options: .atomic)
                 try self.register(outcome, of: fineTune)
-                tasks.withLock {
-                    $0[id]?.status.state = "finished"
-                    $0[id]?.status.banned = outcome.bannedWorkers
-                    $0[id]?.status.finishedAt = Date()
-                }
+                self.finish(id, stored: stored, state: "finished", error: nil, banned: outcome.bannedWorkers)
             } catch {
                 let cancelled = Task.isCancelled
                 logger.notice("fine-tune ended", metadata: ["task": "\(id)", "error": "\(error)"])
-                tasks.withLock {
-                    $0[id]?.status.state = cancelled ? "cancelled" : "failed"
-                    $0[id]?.status.error = cancelled ? nil : "\(error)"
-                    $0[id]?.status.finishedAt = Date()
-                }
+                self.finish(id, stored: stored, state: cancelled ? "cancelled" : "failed", error: cancelled ? nil : "\(error)", banned: nil)
             }
         }
         tasks.withLock { $0[id]?.task = task }
-        return status
+    }
+
+    private func finish(_ id: String, stored: StoredState, state: String, error: String?, banned: [String]?) {
+        let now = Date()
+        tasks.withLock {
+            $0[id]?.status.state = state
+            $0[id]?.status.error = error
+            if let banned { $0[id]?.status.banned = banned }
+            $0[id]?.status.finishedAt = now
+        }
+        let final = stored.value.withLock { entry in
+            entry.status.state = state
+            entry.status.error = error
+            entry.status.finishedAt = now
+            return entry
+        }
+        try? save(final)
     }
 
     /// Records the final adapter in the ledger's `adapters` table with how it was made.
@@ -135,7 +210,17 @@ public final class FineTuneTasks: Sendable {
     }
 
     public func status(_ id: String? = nil) throws -> [FineTuneStatus] {
-        let all = tasks.withLock { $0.values.map(\.status) }.sorted { $0.startedAt < $1.startedAt }
+        var all = tasks.withLock { $0.values.map(\.status) }
+        // Fine-tunes of earlier runs of this node, as the ledger remembers them.
+        let known = Set(all.map(\.id))
+        for state in ["finished", "failed", "cancelled"] {
+            for record in (try? plane.ledger.tasks(state: state)) ?? [] where record.kind == Self.kind && !known.contains(record.id) {
+                if let stored = try? JSONDecoder().decode(StoredFineTune.self, from: Data(record.configJSON.utf8)) {
+                    all.append(stored.status)
+                }
+            }
+        }
+        all.sort { $0.startedAt < $1.startedAt }
         guard let id else { return all }
         guard let one = all.first(where: { $0.id.hasPrefix(id.lowercased()) }) else {
             throw TaskFailure(.notFound, "no fine-tune \(id) on this node")
@@ -148,4 +233,10 @@ public final class FineTuneTasks: Sendable {
         tasks.withLock { $0[status.id]?.task?.cancel() }
         return status
     }
+}
+
+/// A running fine-tune's stored form, shared by its task and its checkpoint callback.
+final class StoredState: Sendable {
+    let value: Mutex<FineTuneTasks.StoredFineTune>
+    init(_ initial: FineTuneTasks.StoredFineTune) { value = Mutex(initial) }
 }
