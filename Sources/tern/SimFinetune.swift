@@ -8,24 +8,24 @@ struct SimFinetune: ParsableCommand {
         commandName: "finetune",
         abstract: "Simulate a distributed fine-tune's scheduling over N modelled workers.",
         discussion: """
-            Drives the real FineTuneScheduler (the one `tern finetune dispatch` runs) on a
-            deterministic virtual clock (same seed, same report), with modelled workers instead
-            of peers: each has a training speed and a link bandwidth drawn log-uniformly from the
-            given ranges. A shard takes its transfers (the round's adapter in, the result out, the
-            model and dataset before a worker's first shard) plus its steps at the worker's speed
-            (± --jitter). Workers run their shards one at a time, crash with --churn per second,
-            stay down --downtime seconds, and are reported dead --detection seconds after a crash;
-            a crashed worker's shards never return, and it is offered again when it is back
-            (unless --no-readmit). --dishonest workers return --honest-first
-            honest results, then results that fail re-execution. Checked results are re-executed
+            Drives the real FineTuneScheduler (the one `tern finetune dispatch` runs) on a \
+            deterministic virtual clock (same seed, same report), with modelled workers instead \
+            of peers: each has a training speed and a link bandwidth drawn log-uniformly from the \
+            given ranges. A shard takes its transfers (the round's adapter in, the result out, the \
+            model and dataset before a worker's first shard) plus its steps at the worker's speed \
+            (± --jitter). Workers run their shards one at a time, crash with --churn per second, \
+            stay down --downtime seconds, and are reported dead --detection seconds after a crash; \
+            a crashed worker's shards never return, and it is offered again when it is back \
+            (unless --no-readmit). --dishonest workers return --honest-first \
+            honest results, then results that fail re-execution. Checked results are re-executed \
             one at a time on each of --verifiers nodes (today: the dispatcher alone).
 
-            The report: rounds completed and virtual time; each round's time from planning to
-            its outer step; straggler time (per round, the slowest counted shard minus the
-            fastest, summed); verification wait (per round, from the last counted result to the
-            round's close, summed); worker-seconds lost to failures (crashed shards, late results
-            of reassigned shards) and spent by banned workers; reassignments, dropped shards,
-            rounds rerun for lack of quorum; re-executions, rejections, bans, and lies that no
+            The report: rounds completed and virtual time; each round's time from planning to \
+            its outer step; straggler time (per round, the slowest counted shard minus the \
+            fastest, summed); verification wait (per round, from the last counted result to the \
+            round's close, summed); worker-seconds lost to failures (crashed shards, late results \
+            of reassigned shards) and spent by banned workers; reassignments, dropped shards, \
+            rounds rerun for lack of quorum; re-executions, rejections, bans, and lies that no \
             check caught; utilization (busy over available worker-seconds).
             """
     )
