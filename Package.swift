@@ -56,7 +56,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tern", dependencies: [
-            "TernSupport", "TernNode", "TernMesh", "TernLedger", "TernTrain", "TernModel", "TernKernels",
+            "TernSupport", "TernNode", "TernMesh", "TernTasks", "TernLedger", "TernTrain", "TernModel", "TernKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import TernMesh
 
-/// `tern sim …`: deterministic simulations of the mesh protocols.
+/// `tern sim …`: deterministic simulations of the mesh protocols and the fine-tune scheduler.
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulate the mesh protocols on a virtual network.",
-        subcommands: [SimGossip.self]
+        abstract: "Simulate the mesh protocols and the fine-tune scheduler on virtual time.",
+        subcommands: [SimGossip.self, SimFinetune.self]
     )
 }
 
