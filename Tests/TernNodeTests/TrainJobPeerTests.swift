@@ -55,25 +55,30 @@ import TernNode
         #expect(try requester.ledger.credits().first { $0.nodeID == worker.identity.nodeID.hex }?.jobsAccepted == 1)
     }
 
-    @Test func aWorkerWithItsOnlySlotTakenAnswersBusy() async throws {
-        // The requester serves its blobs at 1 MB/s, so the first job spends seconds fetching
-        // its 3 MiB dataset while holding the worker's only slot.
+    /// A requester that serves its blobs at 1 MB/s and a worker with one job slot: a train
+    /// job on a dataset of `repeats` × 45 bytes spends seconds fetching it, holding the slot.
+    func slowFetchSetup(repeats: Int) async throws -> (requester: InProcessMesh.Node, worker: InProcessMesh.Node,
+                                                       model: BlobID, dataset: BlobID) {
         let requester = try await start("requester", settings: TaskPlaneSettings(maxJobs: 1, uploadBytesPerSecond: 1e6))
         let worker = try await start("worker", settings: TaskPlaneSettings(maxJobs: 1))
-        defer { for node in [requester, worker] { node.compute.shutDown() } }
         let modelPath = directory.appendingPathComponent("tiny.gguf").path
         try TinyTrainModel.writer(embedding: 16).write(to: modelPath)
         let datasetPath = directory.appendingPathComponent("big.txt").path
-        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 70_000).write(toFile: datasetPath, atomically: true, encoding: .utf8)
-        let model = try requester.plane.store.add(fileAt: modelPath, kind: .model, name: "tiny", copy: false)
-        let dataset = try requester.plane.store.add(fileAt: datasetPath, kind: .dataset, name: "big", copy: true)
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: repeats)
+            .write(toFile: datasetPath, atomically: true, encoding: .utf8)
+        return (requester, worker, try requester.plane.store.add(fileAt: modelPath, kind: .model, name: "tiny", copy: false).id,
+                try requester.plane.store.add(fileAt: datasetPath, kind: .dataset, name: "big", copy: true).id)
+    }
 
+    @Test func aWorkerWithItsOnlySlotTakenAnswersBusy() async throws {
+        let (requester, worker, model, dataset) = try await slowFetchSetup(repeats: 70_000)
+        defer { for node in [requester, worker] { node.compute.shutDown() } }
         let oneStep = options(steps: 1)
-        let first = Task { try await requester.plane.runTrain(on: worker.identity.nodeID, model: model.id, dataset: dataset.id,
+        let first = Task { try await requester.plane.runTrain(on: worker.identity.nodeID, model: model, dataset: dataset,
                                                               adapter: nil, options: oneStep) }
         try await waitUntil("the first job holds the slot", timeout: .seconds(10)) { worker.plane.jobsRunning == 1 }
         do {
-            _ = try await requester.plane.runTrain(on: worker.identity.nodeID, model: model.id, dataset: dataset.id,
+            _ = try await requester.plane.runTrain(on: worker.identity.nodeID, model: model, dataset: dataset,
                                                    adapter: nil, options: options(steps: 1))
             Issue.record("a second job ran while the only slot was taken")
         } catch let failure as TaskFailure {
@@ -85,19 +90,10 @@ import TernNode
     }
 
     @Test func aRequesterThatGoesAwayStopsTheJob() async throws {
-        // As above, the first job would spend seconds fetching its dataset.
-        let requester = try await start("requester", settings: TaskPlaneSettings(maxJobs: 1, uploadBytesPerSecond: 1e6))
-        let worker = try await start("worker", settings: TaskPlaneSettings(maxJobs: 1))
+        let (requester, worker, model, dataset) = try await slowFetchSetup(repeats: 200_000)
         defer { for node in [requester, worker] { node.compute.shutDown() } }
-        let modelPath = directory.appendingPathComponent("tiny.gguf").path
-        try TinyTrainModel.writer(embedding: 16).write(to: modelPath)
-        let datasetPath = directory.appendingPathComponent("big.txt").path
-        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 200_000).write(toFile: datasetPath, atomically: true, encoding: .utf8)
-        let model = try requester.plane.store.add(fileAt: modelPath, kind: .model, name: "tiny", copy: false)
-        let dataset = try requester.plane.store.add(fileAt: datasetPath, kind: .dataset, name: "big", copy: true)
-
         let oneStep = options(steps: 1)
-        let job = Task { try await requester.plane.runTrain(on: worker.identity.nodeID, model: model.id, dataset: dataset.id,
+        let job = Task { try await requester.plane.runTrain(on: worker.identity.nodeID, model: model, dataset: dataset,
                                                             adapter: nil, options: oneStep) }
         try await waitUntil("the job holds the slot", timeout: .seconds(10)) { worker.plane.jobsRunning == 1 }
         let cancelled = ContinuousClock.now
@@ -106,6 +102,6 @@ import TernNode
         // The 9 MB dataset would take 9 s to arrive; the slot is free long before.
         try await waitUntil("the worker gives the slot back", timeout: .seconds(6)) { worker.plane.jobsRunning == 0 }
         #expect(cancelled.duration(to: .now) < .seconds(6))
-        #expect(worker.plane.store.info(dataset.id)?.complete != true, "the fetch stopped")
+        #expect(worker.plane.store.info(dataset)?.complete != true, "the fetch stopped")
     }
 }

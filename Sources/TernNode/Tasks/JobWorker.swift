@@ -158,59 +158,50 @@ struct JobWorker: Sendable {
 
     /// Runs the work on the compute executor; progress goes out as it is produced.
     private func execute(_ work: Work, inputs: [String]) async throws -> (output: [UInt8], tokens: Int, chain: StepHashChain) {
+        let requestID = requestID
         switch work {
         case let .generate(options):
-            let (pieces, sink) = AsyncStream<String>.makeStream()
-            let requestID = requestID, connection = connection
-            let forwarder = Task {
-                var done: UInt32 = 0
-                for await piece in pieces {
-                    done += 1
-                    try? await connection.send(TaskReply.progress(requestID: requestID, text: piece, done: done, loss: nil).encoded())
-                }
-            }
             let modelPath = inputs[0]
-            let result: GenerateJobResult
-            do {
-                result = try await plane.compute.run {
-                    try GenerateJob.run(modelPath: modelPath, options: options) { sink.yield($0) }
+            let result = try await computeStreaming { report in
+                var done: UInt32 = 0
+                return try GenerateJob.run(modelPath: modelPath, options: options) { piece in
+                    done += 1
+                    report(.progress(requestID: requestID, text: piece, done: done, loss: nil))
                 }
-            } catch {
-                sink.finish()
-                await forwarder.value
-                throw error
             }
-            sink.finish()
-            await forwarder.value
             return (Array(result.text.utf8), result.tokens.count, result.stepChain)
         case let .train(options):
-            let (steps, sink) = AsyncStream<(Int, Double)>.makeStream()
-            let requestID = requestID, connection = connection
-            let forwarder = Task {
-                for await (step, loss) in steps {
-                    try? await connection.send(TaskReply.progress(requestID: requestID, text: "", done: UInt32(clamping: step),
-                                                                  loss: loss).encoded())
-                }
-            }
-            defer { forwarder.cancel() }
             let (model, dataset, adapter) = (inputs[0], inputs[1], inputs.count > 2 ? inputs[2] : nil)
-            let result: TrainJobResult
-            do {
-                result = try await plane.compute.run {
-                    try TrainJob.run(modelPath: model, datasetPath: dataset, inputAdapterPath: adapter, options: options) {
-                        sink.yield(($0, $1))
-                    }
+            let result = try await computeStreaming { report in
+                try TrainJob.run(modelPath: model, datasetPath: dataset, inputAdapterPath: adapter, options: options) { step, loss in
+                    report(.progress(requestID: requestID, text: "", done: UInt32(clamping: step), loss: loss))
                 }
-            } catch {
-                sink.finish()
-                await forwarder.value
-                throw error
             }
-            sink.finish()
-            await forwarder.value
             guard plane.settings.perturbTrainedAdapters else { return (result.adapterBytes, result.tokens, result.stepChain) }
             return (try Self.perturbed(result.adapterBytes, model: model), result.tokens, result.stepChain)
         }
+    }
+
+    /// Runs `work` on the compute executor; the progress messages it reports go out in order
+    /// while it runs (from a task of their own, never blocking the compute thread), and all
+    /// have been sent when this returns.
+    private func computeStreaming<Output: Sendable>(
+        _ work: @escaping @Sendable (_ report: @escaping (TaskReply) -> Void) throws -> Output
+    ) async throws -> Output {
+        let (replies, sink) = AsyncStream<TaskReply>.makeStream()
+        let connection = connection
+        let forwarder = Task {
+            for await reply in replies { try? await connection.send(reply.encoded()) }
+        }
+        let result: Result<Output, any Error>
+        do {
+            result = .success(try await plane.compute.run { try work { sink.yield($0) } })
+        } catch {
+            result = .failure(error)
+        }
+        sink.finish()
+        await forwarder.value
+        return try result.get()
     }
 
     /// The fault `perturbTrainedAdapters` injects: the first value of the first B moved a little.

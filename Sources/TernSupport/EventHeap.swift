@@ -1,6 +1,7 @@
 /// A binary min-heap of simulator events ordered by time, then by insertion order, so
-/// simultaneous events run in a reproducible order.
-struct EventHeap<Payload> {
+/// simultaneous events run in a reproducible order (same seed, same run). Shared by the
+/// gossip simulator and the fine-tune simulator.
+public struct EventHeap<Payload> {
     private struct Item {
         let at: UInt64
         let order: UInt64
@@ -10,10 +11,12 @@ struct EventHeap<Payload> {
     private var items: [Item] = []
     private var inserted: UInt64 = 0
 
-    var isEmpty: Bool { items.isEmpty }
-    var nextTime: UInt64? { items.first?.at }
+    public init() {}
 
-    mutating func push(_ payload: Payload, at time: UInt64) {
+    public var isEmpty: Bool { items.isEmpty }
+    public var nextTime: UInt64? { items.first?.at }
+
+    public mutating func push(_ payload: Payload, at time: UInt64) {
         items.append(Item(at: time, order: inserted, payload: payload))
         inserted += 1
         var child = items.count - 1
@@ -25,7 +28,7 @@ struct EventHeap<Payload> {
         }
     }
 
-    mutating func pop() -> (at: UInt64, payload: Payload)? {
+    public mutating func pop() -> (at: UInt64, payload: Payload)? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
