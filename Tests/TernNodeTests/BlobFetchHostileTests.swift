@@ -21,7 +21,8 @@ import TernNode
             let identity = try NodeIdentity.generate()
             let listener = try await SecureListener.bind(
                 host: "127.0.0.1", port: 0, identity: identity.transportIdentity(in: mesh),
-                requirement: .allowedBy { _ in true }, protocols: TaskProtocol.all)
+                requirement: .allowedBy { _ in true }, protocols: TaskProtocol.all,
+                handshakeTimeout: InProcessMesh.handshakeTimeout)
             Task {
                 for await connection in listener.connections {
                     Task { await serve(connection, manifest: manifest, content: content, lie: lie) }
@@ -85,7 +86,8 @@ import TernNode
         let dialer = PeerDialer(
             open: { peer, protocolID in
                 try await SecureConnection.connect(host: "127.0.0.1", port: port, identity: identity.transportIdentity(in: mesh),
-                                                   expectedPeer: peer.bytes, protocolID: protocolID)
+                                                   expectedPeer: peer.bytes, protocolID: protocolID,
+                                                   handshakeTimeout: InProcessMesh.handshakeTimeout)
             },
             liveMembers: { [holder.identity.nodeID] },
             misbehaved: { peer in penalized.update { $0.append(peer) } })

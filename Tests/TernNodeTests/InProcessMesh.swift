@@ -1,12 +1,21 @@
 import Foundation
 import Logging
+import NIOCore
 import TernLedger
 import TernMesh
 import TernNode
 
 /// Task planes in one process, each on a real secure listener with its own store and
 /// ledger, that reach each other by node id: the mesh runtime's part, without gossip.
+///
+/// Handshakes may take up to two minutes here, not the production 10 s: in the full suite,
+/// synchronous model tests hold every thread of this process's cooperative pool for tens
+/// of seconds, and an acceptor whose handshake task cannot run in time closes the stream
+/// (a CI run saw "I/O on closed channel" that way). Daemons run model work on their compute
+/// executor, so they do not starve like this.
 final class InProcessMesh: Sendable {
+    static let handshakeTimeout = TimeAmount.seconds(120)
+
     struct Node: Sendable {
         let identity: NodeIdentity
         let plane: TaskPlane
@@ -39,7 +48,8 @@ final class InProcessMesh: Sendable {
             open: { peer, protocolID in
                 guard let port = ports.current[peer] else { throw TaskFailure(.notFound, "unknown peer") }
                 return try await SecureConnection.connect(host: "127.0.0.1", port: port, identity: transport,
-                                                          expectedPeer: peer.bytes, protocolID: protocolID)
+                                                          expectedPeer: peer.bytes, protocolID: protocolID,
+                                                          handshakeTimeout: InProcessMesh.handshakeTimeout)
             },
             liveMembers: { ports.current.keys.filter { $0 != identity.nodeID } },
             misbehaved: { _ in })
@@ -47,7 +57,8 @@ final class InProcessMesh: Sendable {
         let plane = TaskPlane(identity: identity, mesh: mesh, store: store, ledger: ledger, compute: compute, dialer: dialer,
                               settings: settings, logger: Logger(label: name))
         let listener = try await SecureListener.bind(host: "127.0.0.1", port: 0, identity: transport,
-                                                     requirement: .allowedBy { _ in true }, protocols: TaskProtocol.all)
+                                                     requirement: .allowedBy { _ in true }, protocols: TaskProtocol.all,
+                                                     handshakeTimeout: InProcessMesh.handshakeTimeout)
         Task { for await connection in listener.connections { Task { await plane.handle(connection) } } }
         ports.update { $0[identity.nodeID] = listener.localAddress.port! }
         return Node(identity: identity, plane: plane, ledger: ledger, listener: listener, compute: compute)

@@ -179,7 +179,12 @@ public actor SecureConnection {
         }
         // Seal and hand to the channel without suspending in between, so that concurrent
         // senders cannot interleave sealing order and wire order.
-        try await Self.writeFrame(sender.seal(frame), to: channel).get()
+        do {
+            try await Self.writeFrame(sender.seal(frame), to: channel).get()
+        } catch {
+            // A stream the peer (or a timeout) closed reads as such, like a failed receive.
+            throw Self.transportError(error)
+        }
     }
 
     /// The next frame from the peer, or nil once the peer has closed the stream in order.
