@@ -78,6 +78,8 @@ public actor FineTuneDispatcher {
     private var scheduler: FineTuneScheduler
     private var global: LoRAAdapter
     private var globalBlob: BlobID
+    /// The global adapter's file, as last written (nil until a round closes).
+    private var globalBytes: [UInt8]?
     private var optimizer: OuterOptimizer
     private let modelPath: String
     private let datasetPath: String
@@ -184,12 +186,20 @@ public actor FineTuneDispatcher {
                     }
                     onCheckpoint(checkpoint)
                 case let .closeRound(round, closed):
-                    try closeRound(round, closed, onRound: onRound)
+                    try await closeRound(round, closed, onRound: onRound)
                     pending += scheduler.handle(.roundApplied, nowMillis: Self.now())
                     roundStarted = .now
                     onCheckpoint(checkpoint)
                 case .finished:
-                    let bytes = try LoRAAdapterFile.serialized(global, baseModel: try GGUFFile(path: modelPath))
+                    // The last round wrote the adapter's file, unless this dispatcher resumed
+                    // after it (a restart between the last checkpoint and the output).
+                    let bytes: [UInt8]
+                    if let globalBytes {
+                        bytes = globalBytes
+                    } else {
+                        let (adapter, modelPath) = (global, modelPath)
+                        bytes = try await plane.compute.run { try LoRAAdapterFile.serialized(adapter, baseModel: try GGUFFile(path: modelPath)) }
+                    }
                     return FineTuneOutcome(adapter: bytes, adapterBlob: globalBlob, rounds: reports, bannedWorkers: banned)
                 case let .failed(reason):
                     throw TaskFailure(.internalError, "fine-tune stopped: \(reason)")
@@ -263,12 +273,18 @@ public actor FineTuneDispatcher {
     }
 
     private func closeRound(_ round: Int, _ closed: [FineTuneScheduler.RoundResult],
-                            onRound: @Sendable (FineTuneRoundReport) -> Void) throws {
+                            onRound: @Sendable (FineTuneRoundReport) -> Void) async throws {
         let kept = closed.compactMap { entry in results[entry.shard].map { (entry, $0) } }
         let factor = request.factors.trainedFactor(inRound: round)
-        global = try RoundAggregation.apply(global: global, results: kept.map { ($0.1.adapter, $0.1.tokens) }, factor: factor,
-                                            optimizer: &optimizer)
-        let bytes = try LoRAAdapterFile.serialized(global, baseModel: try GGUFFile(path: modelPath))
+        // The outer step and the adapter file are model work, for the compute executor.
+        let (start, momentum, modelPath) = (global, optimizer, modelPath)
+        let inputs = kept.map { ($0.1.adapter, $0.1.tokens) }
+        let (next, stepped, bytes) = try await plane.compute.run {
+            var stepped = momentum
+            let next = try RoundAggregation.apply(global: start, results: inputs, factor: factor, optimizer: &stepped)
+            return (next, stepped, try LoRAAdapterFile.serialized(next, baseModel: try GGUFFile(path: modelPath)))
+        }
+        (global, optimizer, globalBytes) = (next, stepped, bytes)
         globalBlob = try plane.store.add(bytes: bytes, kind: .adapter, name: "fine-tune round \(round)").id
         let tokens = kept.reduce(0) { $0 + $1.1.tokens }
         let weightedLoss = kept.reduce(0.0) { sum, pair in

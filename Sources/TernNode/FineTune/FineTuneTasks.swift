@@ -84,7 +84,12 @@ public final class FineTuneTasks: Sendable {
             outerLearningRate: request.outerLearningRate, outerMomentum: request.outerMomentum, verifyRate: request.verifyRate)
         let dispatcher: FineTuneDispatcher
         do {
-            dispatcher = try FineTuneDispatcher(plane: plane, request: fineTune, workers: Array(zip(live, speeds)), logger: logger)
+            // Loading the model and cutting the dataset into sequences is model work: it runs on
+            // the compute executor, not on the pool that answers the network.
+            let (plane, logger, workers) = (plane, logger, Array(zip(live, speeds)))
+            dispatcher = try await plane.compute.run {
+                try FineTuneDispatcher(plane: plane, request: fineTune, workers: workers, logger: logger)
+            }
         } catch {
             throw TaskFailure(.badRequest, "\(error)")
         }
@@ -112,7 +117,10 @@ public final class FineTuneTasks: Sendable {
             do {
                 let stored = try JSONDecoder().decode(StoredFineTune.self, from: Data(record.configJSON.utf8))
                 guard let checkpoint = stored.checkpoint else { throw TaskFailure(.internalError, "no checkpoint was written") }
-                let dispatcher = try FineTuneDispatcher(plane: plane, request: stored.fineTune, resuming: checkpoint, logger: logger)
+                let (plane, logger) = (plane, logger)
+                let dispatcher = try await plane.compute.run {
+                    try FineTuneDispatcher(plane: plane, request: stored.fineTune, resuming: checkpoint, logger: logger)
+                }
                 logger.info("resuming fine-tune", metadata: ["task": "\(record.id)", "round": "\(checkpoint.scheduler.round)"])
                 launch(dispatcher, stored)
             } catch {
@@ -211,6 +219,8 @@ public final class FineTuneTasks: Sendable {
 
     public func status(_ id: String? = nil) throws -> [FineTuneStatus] {
         var all = tasks.withLock { $0.values.map(\.status) }
+        // A task of this run (what `--wait` polls every second) needs no ledger read.
+        if let id, let running = all.first(where: { $0.id.hasPrefix(id.lowercased()) }) { return [running] }
         // Fine-tunes of earlier runs of this node, as the ledger remembers them.
         let known = Set(all.map(\.id))
         for state in ["finished", "failed", "cancelled"] {

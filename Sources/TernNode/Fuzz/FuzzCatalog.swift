@@ -28,6 +28,8 @@ public enum FuzzCatalog {
               make: { HandshakeFuzzTarget() }),
         Entry(name: "task-stream", summary: "task/1 and blob/1 frames: requests, replies, options",
               make: { TaskStreamFuzzTarget() }),
+        Entry(name: "train-options", summary: "train job options from a requester: TrainJobOptions",
+              make: { TrainOptionsFuzzTarget() }),
         Entry(name: "control", summary: "control API JSON bodies and the node's JSON files",
               make: { try ControlFuzzTarget() }),
         Entry(name: "gguf", summary: "model files: GGUFFile(bytes:), ModelSummary, tokenizer",
