@@ -62,7 +62,9 @@ import TernNode
         var isRunning: Bool { process?.isRunning ?? false }
 
         func client() async throws -> ControlClient {
-            try await eventually(seconds: 10) { try? ControlClient(directory: self.directory) }
+            // Generous: in the full suite a dozen daemons start at once on two cores, each
+            // measuring its throughput, beside the model tests.
+            try await eventually(seconds: 60) { try? ControlClient(directory: self.directory) }
         }
     }
 

@@ -60,7 +60,7 @@ import TernNode
         }
         for daemon in daemons {
             let client = try await daemon.client()
-            _ = try await MeshProcessTests.eventually("all members alive", seconds: 30) {
+            _ = try await MeshProcessTests.eventually("all members alive", seconds: 120) {
                 (try? await client.status()).flatMap { $0.membersAlive == count - 1 ? true : nil }
             }
         }
@@ -147,7 +147,7 @@ import TernNode
         _ = try await interrupted.value
         try node2.start()
         let client2 = try await node2.client()
-        _ = try await MeshProcessTests.eventually("node 2 back in the mesh", seconds: 30) {
+        _ = try await MeshProcessTests.eventually("node 2 back in the mesh", seconds: 120) {
             (try? await client2.status()).flatMap { $0.membersAlive == 2 ? true : nil }
         }
         let resumed = try Self.json(BlobFetchReport.self, Self.tern(["blob", "get", datasetID, "--kind", "dataset", "--out", datasetOut, "--json"] + data(node2)).out)
