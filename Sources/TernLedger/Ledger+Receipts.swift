@@ -39,6 +39,34 @@ extension Ledger {
         }
     }
 
+    /// Takes back the credit of `nodeID`'s accepted jobs among `jobIDs`: each receipt is
+    /// marked revoked with `reason`, and its tokens and time leave the node's accepted totals,
+    /// in one transaction. A receipt of another worker, one never accepted or one already
+    /// revoked is left alone. Returns how many were revoked.
+    @discardableResult
+    public func revokeReceipts(jobIDs: [String], of nodeID: String, reason: String, at date: Date = Date()) throws -> Int {
+        try writer.write { db in
+            var revoked = 0
+            var credit = try CreditRecord.fetchOne(db, key: nodeID) ?? CreditRecord(nodeID: nodeID, updatedAt: date)
+            for jobID in Set(jobIDs) {
+                guard var receipt = try ReceiptRecord.fetchOne(db, key: jobID), receipt.workerNodeID == nodeID,
+                      receipt.accepted, receipt.revokedReason == nil else { continue }
+                receipt.revokedReason = reason
+                try receipt.update(db)
+                credit.jobsAccepted = max(0, credit.jobsAccepted - 1)
+                credit.tokensAccepted = max(0, credit.tokensAccepted - max(receipt.tokens, 0))
+                credit.wallMillisAccepted = max(0, credit.wallMillisAccepted - max(receipt.wallMillis, 0))
+                credit.jobsRevoked = Self.saturatingSum(credit.jobsRevoked, 1)
+                revoked += 1
+            }
+            if revoked > 0 {
+                credit.updatedAt = max(credit.updatedAt, date)
+                try credit.save(db)
+            }
+            return revoked
+        }
+    }
+
     /// Receipts, newest first.
     public func receipts(limit: Int = 100) throws -> [ReceiptRecord] {
         try writer.read { db in

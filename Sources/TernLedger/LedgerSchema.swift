@@ -13,6 +13,7 @@ enum LedgerSchema {
         migrator.registerMigration("v1-work", migrate: createWorkTables)
         migrator.registerMigration("v2-blobs", migrate: createBlobTables)
         migrator.registerMigration("v2-receipts", migrate: recreateReceiptTables)
+        migrator.registerMigration("v3-revocations", migrate: addRevocations)
         return migrator
     }
 
@@ -192,5 +193,13 @@ enum LedgerSchema {
         try db.alter(table: "shards") { t in
             t.add(column: "receipt_job_id", .text).references("receipts", onDelete: .setNull)
         }
+    }
+
+    /// A requester that later learns a worker lied (a fine-tune check failed) takes back the
+    /// credit of that worker's accepted jobs: the receipt keeps its signatures and says why
+    /// it no longer counts, and the worker's totals say how many were revoked.
+    private static func addRevocations(_ db: Database) throws {
+        try db.alter(table: "receipts") { t in t.add(column: "revoked_reason", .text) }
+        try db.alter(table: "credits") { t in t.add(column: "jobs_revoked", .integer).notNull().defaults(to: 0) }
     }
 }

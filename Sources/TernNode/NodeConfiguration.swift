@@ -62,21 +62,24 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var blobQuotaBytes: UInt64 = 20 << 30
     /// Blob bytes served to peers per second, all together; nil: no cap.
     public var uploadBytesPerSecond: Double?
-    /// Test-only fault injection (`--allow-faults` with `TERN_FAULT=perturb-update`); never
-    /// read from a configuration file.
-    public var perturbTrainedAdapters = false
+    /// Kernel threads per job (`--threads`); nil: one per core.
+    public var kernelThreads: Int?
+    /// Test-only fault injection (`--allow-faults` with `TERN_FAULT=…`); never read from a
+    /// configuration file.
+    public var trainFault: TrainFault?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort
-        case maxJobs, blobQuotaBytes, uploadBytesPerSecond
+        case maxJobs, blobQuotaBytes, uploadBytesPerSecond, kernelThreads
     }
 
     /// The task plane's limits.
     public var taskPlaneSettings: TaskPlaneSettings {
         var settings = TaskPlaneSettings(maxJobs: maxJobs, uploadBytesPerSecond: uploadBytesPerSecond)
-        settings.perturbTrainedAdapters = perturbTrainedAdapters
+        settings.kernelThreads = kernelThreads
+        settings.trainFault = trainFault
         return settings
     }
 
@@ -93,6 +96,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         maxJobs = try c.decodeIfPresent(Int.self, forKey: .maxJobs) ?? maxJobs
         blobQuotaBytes = try c.decodeIfPresent(UInt64.self, forKey: .blobQuotaBytes) ?? blobQuotaBytes
         uploadBytesPerSecond = try c.decodeIfPresent(Double.self, forKey: .uploadBytesPerSecond)
+        kernelThreads = try c.decodeIfPresent(Int.self, forKey: .kernelThreads)
     }
 
     public static func load(from path: String) throws -> NodeConfiguration {

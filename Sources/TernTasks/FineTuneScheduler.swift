@@ -53,6 +53,9 @@ public struct FineTuneScheduler: Codable, Sendable, Equatable {
         case workerAvailable(WorkerCandidate)
         /// The re-execution of a result matched (`true`) or did not.
         case verified(round: Int, shard: Int, worker: String, matches: Bool)
+        /// The shell refused a result that contradicts itself (its adapter is not the one its
+        /// signed step chain ends in): proof of a lie without a re-execution.
+        case resultRefused(round: Int, shard: Int, worker: String)
         /// The shell applied the closed round's outer step.
         case roundApplied
         case tick
@@ -131,6 +134,11 @@ public struct FineTuneScheduler: Codable, Sendable, Equatable {
             }
             return ban(worker, nowMillis: nowMillis)
 
+        case let .resultRefused(round, index, worker):
+            guard round == self.round, shards.indices.contains(index), shards[index].worker == worker,
+                  shards[index].state == .running, workers[worker]?.banned == false else { return [] }
+            return ban(worker, nowMillis: nowMillis)
+
         case let .shardFailed(round, index, worker):
             guard round == self.round, shards.indices.contains(index), shards[index].worker == worker,
                   shards[index].state == .running else { return [] }
@@ -205,19 +213,24 @@ public struct FineTuneScheduler: Codable, Sendable, Equatable {
     // MARK: Rounds
 
     /// Splits the round's work over the fastest available workers, each worker's steps in
-    /// proportion to its speed (so shards finish together), and assigns every shard.
+    /// proportion to its speed (so shards finish together), and assigns every shard. A worker
+    /// whose share would be under half a step sits the round out: one whole step would make
+    /// it the round's straggler.
     private mutating func planRound(nowMillis: UInt64) -> [Directive] {
-        let chosen = available().prefix(max(1, plan.workersPerRound))
+        var chosen = Array(available().prefix(max(1, plan.workersPerRound)))
         guard !chosen.isEmpty else {
             finished = true
             return [.failed(reason: "no worker is available for round \(round)")]
         }
-        let totalSpeed = chosen.reduce(0) { $0 + $1.candidate.tokensPerSecond }
         let totalSteps = plan.innerSteps * chosen.count
+        func share(_ worker: Worker) -> Double {
+            Double(totalSteps) * worker.candidate.tokensPerSecond / chosen.reduce(0) { $0 + $1.candidate.tokensPerSecond }
+        }
+        while chosen.count > 1, let slowest = chosen.last, share(slowest) < 0.5 { chosen.removeLast() }
         shards = []
         var out: [Directive] = []
         for (index, worker) in chosen.enumerated() {
-            let steps = max(1, Int((Double(totalSteps) * worker.candidate.tokensPerSecond / totalSpeed).rounded()))
+            let steps = max(1, Int(share(worker).rounded()))
             let examples = steps * plan.examplesPerStep
             let shard = Shard(index: index, firstExample: cursor, examples: examples, steps: steps, worker: nil,
                               deadlineMillis: 0, attempts: 0, state: .running, tokens: 0)

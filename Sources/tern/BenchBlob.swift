@@ -148,12 +148,12 @@ struct BenchDaemon {
     let directory: NodeDirectory
     let process: Process
 
-    static func start(root: URL, index: Int, listen: String, bootstrap: String) throws -> BenchDaemon {
+    static func start(root: URL, index: Int, listen: String, bootstrap: String, extra: [String] = []) throws -> BenchDaemon {
         let directory = NodeDirectory(root.appendingPathComponent("node\(index)").path)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["node", "start", "--data", directory.url.path, "--listen", listen, "--bootstrap", bootstrap,
-                             "--period-ms", "500", "--log-level", "warning"]
+                             "--period-ms", "500", "--log-level", "warning"] + extra
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         return BenchDaemon(directory: directory, process: process)

@@ -96,28 +96,68 @@ struct FinetuneCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show dispatched fine-tunes: rounds, workers, loss, tokens.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show dispatched fine-tunes: rounds, per-worker progress, loss, tokens/s, ETA, checks.",
+            discussion: """
+                Each closed round shows its factor, workers, tokens, mean loss, tokens/s and where its
+                time went (compute, transfer, checks, aggregation, waiting). A running fine-tune also
+                shows each shard of the round in progress (worker, steps done, last loss) and an ETA
+                from the mean round so far; every re-execution of a worker's result is listed with
+                its verdict and, on a mismatch, the first step where the runs parted.
+                """)
 
         @Argument(help: "A task id (or prefix); default: every fine-tune of this node.") var task: String?
         @Flag(help: "Print JSON.") var json = false
+        @Flag(help: "Redraw every 2 seconds until the fine-tunes shown have ended.") var watch = false
         @OptionGroup var node: NodeData
 
         static func line(_ report: FineTuneRoundReport, of rounds: Int) -> String {
-            String(format: "round %d/%d · factor %@ · %d workers · %d tokens · loss %.4f · %.1f s\n", report.round + 1, rounds,
-                   report.factor ?? "A+B", report.workers.count, report.tokens, report.meanLoss, report.seconds)
+            var text = String(format: "round %d/%d · factor %@ · %d workers · %d tokens · loss %.4f · %.1f s · %.0f tok/s",
+                              report.round + 1, rounds, report.factor ?? "A+B", report.workers.count, report.tokens,
+                              report.meanLoss, report.seconds, report.seconds > 0 ? Double(report.tokens) / report.seconds : 0)
+            if let t = report.timing {
+                text += String(format: " · compute %.1f s, transfer %.1f s, checks %.1f s, aggregation %.1f s, waiting %.1f s",
+                               t.compute, t.transfer, t.verification, t.aggregation, t.waiting)
+            }
+            return text + "\n"
+        }
+
+        static func render(_ status: FineTuneStatus) -> String {
+            var out = "\(status.id)  \(status.state)  \(status.completed.count)/\(status.rounds) rounds  → \(status.outPath)\n"
+            for report in status.completed { out += "  " + line(report, of: status.rounds) }
+            if status.state == "running" {
+                for shard in status.running ?? [] {
+                    out += "  now: shard \(shard.shard) on \(shard.worker.prefix(16)) · step \(shard.stepsDone)/\(shard.steps)"
+                        + (shard.loss.map { String(format: " · loss %.4f", $0) } ?? "") + "\n"
+                }
+                let seconds = status.completed.map(\.seconds)
+                if !seconds.isEmpty {
+                    let eta = seconds.reduce(0, +) / Double(seconds.count) * Double(status.rounds - status.completed.count)
+                    out += String(format: "  ETA about %.0f s\n", eta)
+                }
+            }
+            for check in status.checks ?? [] {
+                out += "  check: round \(check.round + 1) shard \(check.shard) of \(check.worker.prefix(16)) "
+                    + (check.matched ? "matched" : "MISMATCH" + (check.firstDivergentStep.map { " from step \($0)" } ?? ""))
+                    + String(format: " (%.1f s)\n", check.seconds)
+            }
+            if !status.banned.isEmpty { out += "  banned: \(status.banned.map { String($0.prefix(16)) }.joined(separator: ", "))\n" }
+            if let error = status.error { out += "  error: \(error)\n" }
+            return out
         }
 
         func run() async throws {
-            let all = try await node.client().fineTuneStatus(task)
-            if json {
-                print(String(decoding: try ControlJSON.encoder.encode(all), as: UTF8.self))
-                return
-            }
-            for status in all {
-                print("\(status.id)  \(status.state)  \(status.completed.count)/\(status.rounds) rounds  → \(status.outPath)")
-                for report in status.completed { print("  " + Self.line(report, of: status.rounds), terminator: "") }
-                if !status.banned.isEmpty { print("  banned: \(status.banned.map { String($0.prefix(16)) }.joined(separator: ", "))") }
-                if let error = status.error { print("  error: \(error)") }
+            let client = try node.client()
+            while true {
+                let all = try await client.fineTuneStatus(task)
+                if json {
+                    print(String(decoding: try ControlJSON.encoder.encode(all), as: UTF8.self))
+                } else {
+                    if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+                    print(all.map(Self.render).joined(), terminator: "")
+                }
+                guard watch, all.contains(where: { $0.state == "running" }) else { return }
+                try await Task.sleep(for: .seconds(2))
             }
         }
     }

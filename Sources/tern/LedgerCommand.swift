@@ -56,7 +56,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 table.add([
                     r.jobID, r.kind, LedgerCommand.label(r.workerNodeID), LedgerCommand.label(r.requesterNodeID), "\(r.tokens)",
                     String(format: "%.1fs", Double(r.wallMillis) / 1000), r.isCountersigned ? "both" : "worker",
-                    r.accepted ? "yes" : "no", r.outputBlobID.map { String($0.prefix(12)) } ?? "-",
+                    r.revokedReason != nil ? "revoked" : r.accepted ? "yes" : "no", r.outputBlobID.map { String($0.prefix(12)) } ?? "-",
                     r.createdAt.formatted(.iso8601),
                 ])
             }
@@ -77,9 +77,9 @@ struct LedgerCommand: AsyncParsableCommand {
                 print(try LedgerCommand.json(credits.map(CreditJSON.init)))
                 return
             }
-            var table = TablePrinter("NODE", "ACCEPTED", "REJECTED", "TOKENS", "WALL", "UPDATED")
+            var table = TablePrinter("NODE", "ACCEPTED", "REJECTED", "REVOKED", "TOKENS", "WALL", "UPDATED")
             for c in credits {
-                table.add([LedgerCommand.label(c.nodeID), "\(c.jobsAccepted)", "\(c.jobsRejected)", "\(c.tokensAccepted)",
+                table.add([LedgerCommand.label(c.nodeID), "\(c.jobsAccepted)", "\(c.jobsRejected)", "\(c.jobsRevoked)", "\(c.tokensAccepted)",
                            String(format: "%.1fs", Double(c.wallMillisAccepted) / 1000), c.updatedAt.formatted(.iso8601)])
             }
             print(table.render())
@@ -98,6 +98,8 @@ struct ReceiptJSON: Encodable {
     let tokens: Int64
     let wallMillis: Int64
     let accepted: Bool
+    /// Why the credit was taken back after acceptance; absent when it stands.
+    let revokedReason: String?
     let createdAt: Date
     let workerSignature: String
     let requesterSignature: String?
@@ -112,6 +114,7 @@ struct ReceiptJSON: Encodable {
         tokens = r.tokens
         wallMillis = r.wallMillis
         accepted = r.accepted
+        revokedReason = r.revokedReason
         createdAt = r.createdAt
         workerSignature = Hex.encode(r.workerSignature)
         requesterSignature = r.requesterSignature.map(Hex.encode)
@@ -126,6 +129,7 @@ struct CreditJSON: Encodable {
     let jobsRejected: Int64
     let tokensAccepted: Int64
     let wallMillisAccepted: Int64
+    let jobsRevoked: Int64
     let updatedAt: Date
 
     init(_ c: CreditRecord) {
@@ -134,6 +138,7 @@ struct CreditJSON: Encodable {
         jobsRejected = c.jobsRejected
         tokensAccepted = c.tokensAccepted
         wallMillisAccepted = c.wallMillisAccepted
+        jobsRevoked = c.jobsRevoked
         updatedAt = c.updatedAt
     }
 }

@@ -39,7 +39,7 @@ struct NodeCommand: AsyncParsableCommand {
                 hardware profile, and serves the control API that `tern node status` and
                 `tern mesh …` use on 127.0.0.1. Flags override the --config file (JSON with keys
                 listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort,
-                maxJobs, blobQuotaBytes, uploadBytesPerSecond). Peers reach this node's blob store and
+                maxJobs, blobQuotaBytes, uploadBytesPerSecond, kernelThreads). Peers reach this node's blob store and
                 job runner (`blob/1`, `task/1` streams) on the same address as gossip.
                 """)
 
@@ -53,6 +53,7 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Jobs from peers to run at once; more are refused as busy (default 1).") var maxJobs: Int?
         @Option(help: "Disk the blob store may use, in GiB; unpinned blobs are evicted least recently used first (default 20).") var blobQuota: Double?
         @Option(help: "Cap on blob bytes served to peers, in MB/s, all peers together (default: no cap).") var uploadLimit: Double?
+        @Option(help: "Kernel threads each job's model work uses (default: one per core). Give each of several nodes on one machine a share of its cores.") var threads: Int?
         @Flag(help: .hidden) var allowFaults = false
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
         @OptionGroup var data: DataDirectoryOption
@@ -84,8 +85,15 @@ struct NodeCommand: AsyncParsableCommand {
             }
             // Fault injection for tests of verification only: both the hidden flag and the
             // variable must be set, so no configuration file can turn it on by accident.
-            if allowFaults, ProcessInfo.processInfo.environment["TERN_FAULT"] == "perturb-update" {
-                configuration.perturbTrainedAdapters = true
+            if let threads {
+                guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+                configuration.kernelThreads = threads
+            }
+            if allowFaults, let fault = ProcessInfo.processInfo.environment["TERN_FAULT"] {
+                guard let trainFault = TrainFault(rawValue: fault) else {
+                    throw ValidationError("unknown TERN_FAULT '\(fault)'; known: \(TrainFault.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                configuration.trainFault = trainFault
             }
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw ValidationError("unknown log level '\(logLevel)'")

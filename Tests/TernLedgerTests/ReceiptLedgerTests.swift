@@ -64,6 +64,21 @@ import Testing
                                                       wallMillisAccepted: 2_500, updatedAt: t0.addingTimeInterval(9))])
     }
 
+    @Test func revokingTakesBackExactlyTheCreditOfTheNamedAcceptedJobs() throws {
+        try ledger.acceptReceipt(receipt("01", countersigned: true, tokens: 100, wallMillis: 1_000), creditTo: worker, at: t0)
+        try ledger.acceptReceipt(receipt("02", countersigned: true, tokens: 40, wallMillis: 400), creditTo: worker, at: t0)
+        #expect(try ledger.storeReceipt(receipt("03")), "never accepted: nothing to take back")
+        let revoked = try ledger.revokeReceipts(jobIDs: ["01", "03", "99", "01"], of: worker, reason: "failed a check",
+                                                at: t0.addingTimeInterval(5))
+        #expect(revoked == 1)
+        #expect(try ledger.revokeReceipts(jobIDs: ["01"], of: worker, reason: "again") == 0, "revoked once only")
+        #expect(try ledger.revokeReceipts(jobIDs: ["02"], of: requester, reason: "not its job") == 0)
+        #expect(try ledger.receipt(jobID: "01")?.revokedReason == "failed a check")
+        #expect(try ledger.receipt(jobID: "02")?.revokedReason == nil)
+        #expect(try ledger.credits() == [CreditRecord(nodeID: worker, jobsAccepted: 1, tokensAccepted: 40, wallMillisAccepted: 400,
+                                                      jobsRevoked: 1, updatedAt: t0.addingTimeInterval(5))])
+    }
+
     @Test func aFailedAcceptanceLeavesNoCredit() throws {
         // The credit write fails after the receipt was written in the same transaction:
         // the receipt must be undone with it.

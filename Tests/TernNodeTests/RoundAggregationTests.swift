@@ -37,7 +37,7 @@ import TernTasks
         let options = TrainJobOptions(steps: 3, learningRate: 0.05, rank: 2, alpha: 4, modules: ["attn_q", "attn_v"],
                                       sequenceLength: 16, batchSize: 2, seed: 1, trainFactor: factor)
         let result = try TrainJob.run(modelPath: modelPath, datasetPath: dataset, inputAdapterPath: adapterPath, options: options,
-                                      progress: { _, _ in })
+                                      progress: { _ in })
         return (try LoRAAdapterFile(file: try GGUFFile(bytes: result.adapterBytes), path: "result").adapter, result.tokens)
     }
 

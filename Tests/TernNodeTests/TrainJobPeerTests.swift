@@ -40,7 +40,7 @@ import TernNode
             steps.update { $0.append(step) }
         }
         let local = try TrainJob.run(modelPath: modelPath, datasetPath: datasetPath, inputAdapterPath: nil, options: options(),
-                                     progress: { _, _ in })
+                                     progress: { _ in })
         #expect(outcome.adapter == local.adapterBytes, "the worker's adapter is the local run's, bit for bit")
         #expect(outcome.receipt.receipt.stepChainRoot == local.stepChain.root)
         #expect(outcome.losses == local.losses && steps.current == [1, 2, 3])

@@ -37,7 +37,7 @@ import TernNode
 
     func run(_ options: TrainJobOptions, dataset: String? = nil, adapter: String? = nil) throws -> TrainJobResult {
         try TrainJob.run(modelPath: modelPath, datasetPath: dataset ?? datasetPath, inputAdapterPath: adapter,
-                         options: options, progress: { _, _ in })
+                         options: options, progress: { _ in })
     }
 
     func adapter(_ bytes: [UInt8]) throws -> LoRAAdapter {
@@ -47,7 +47,7 @@ import TernNode
     @Test func twoRunsAreBitIdenticalAndReportEveryStep() throws {
         var seen: [(Int, Double)] = []
         let first = try TrainJob.run(modelPath: modelPath, datasetPath: datasetPath, inputAdapterPath: nil, options: options(),
-                                     progress: { seen.append(($0, $1)) })
+                                     progress: { seen.append(($0.step, $0.loss)) })
         let second = try run(options())
         #expect(first.adapterBytes == second.adapterBytes)
         #expect(first.stepChain == second.stepChain && first.stepChain.count == 3)
@@ -55,7 +55,13 @@ import TernNode
         #expect(first.losses.allSatisfy { $0.isFinite && $0 > 0 } && first.meanLoss.isFinite)
         #expect(seen.map(\.0) == [1, 2, 3] && seen.map(\.1) == first.losses)
         #expect(first.tokens == 3 * 2 * 15)
+        var folded = StepHashChain()
+        for result in first.stepResults { folded.append(result) }
+        #expect(folded == first.stepChain)
         let trained = try adapter(first.adapterBytes)
+        // The last step's hash is the hash of the adapter the job returns: a requester checks
+        // a result against the chain its receipt signs without re-running it.
+        #expect(try TrainJob.parameterHash(of: trained) == first.stepResults.last)
         #expect(trained.rank == 2 && trained.alpha == 4 && trained.sites.count == 2 * 3)
         // A different seed is a different job.
         var reseeded = options()
@@ -121,7 +127,7 @@ import TernNode
         let notAModel = try file("model.txt", "not a gguf")
         #expect {
             try TrainJob.run(modelPath: notAModel, datasetPath: datasetPath, inputAdapterPath: nil, options: options(),
-                             progress: { _, _ in })
+                             progress: { _ in })
         } throws: { error in
             guard case .badModel? = error as? TrainJobError else { return false }
             return true
@@ -147,7 +153,7 @@ import TernNode
         try TinyTrainModel.writer(embedding: 24).write(to: wider)
         #expect {
             try TrainJob.run(modelPath: wider, datasetPath: datasetPath, inputAdapterPath: adapterPath, options: options(),
-                             progress: { _, _ in })
+                             progress: { _ in })
         } throws: { error in
             guard case .badAdapter? = error as? TrainJobError else { return false }
             return true

@@ -98,6 +98,26 @@ import TernTasks
         #expect(!scheduler.shards.contains { $0.worker == "slow" }, "a banned worker gets no more shards")
     }
 
+    @Test func aResultThatContradictsItsOwnReceiptBansTheWorkerAtOnce() {
+        var scheduler = FineTuneScheduler(plan: plan(), workers: [fast, slow, spare])
+        _ = scheduler.start(nowMillis: 0)
+        let refused = scheduler.handle(.resultRefused(round: 0, shard: 1, worker: "slow"), nowMillis: 5)
+        #expect(refused.first == .ban(worker: "slow"))
+        #expect(assignments(refused).map(\.worker) == ["spare"], "its shard runs elsewhere")
+        #expect(scheduler.handle(.resultRefused(round: 0, shard: 1, worker: "slow"), nowMillis: 6).isEmpty,
+                "a second report about a worker no longer on the shard changes nothing")
+    }
+
+    @Test func aWorkerWhoseShareIsUnderHalfAStepSitsTheRoundOut() {
+        // 40 steps split 3000 : 10 would give the crawler 0.13 of a step; a whole step would
+        // take it as long as 300 steps take the sprinter, and the round would wait for it.
+        let crawler = WorkerCandidate(id: "crawler", tokensPerSecond: 10)
+        let sprinter = WorkerCandidate(id: "sprinter", tokensPerSecond: 3000)
+        var scheduler = FineTuneScheduler(plan: plan(), workers: [crawler, sprinter])
+        let first = assignments(scheduler.start(nowMillis: 0))
+        #expect(first.map(\.worker) == ["sprinter"] && first.map(\.steps) == [40], "the round's work is not lost")
+    }
+
     @Test func theStateSurvivesARestartThroughItsCodableForm() throws {
         var scheduler = FineTuneScheduler(plan: plan(verifyRate: 0.5), workers: [fast, slow])
         _ = scheduler.start(nowMillis: 0)

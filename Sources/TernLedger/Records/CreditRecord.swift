@@ -12,19 +12,22 @@ public struct CreditRecord: LedgerRecord, Equatable {
     public var jobsRejected: Int64
     public var tokensAccepted: Int64
     public var wallMillisAccepted: Int64
+    /// Accepted jobs whose credit was taken back (they are no longer in the accepted totals).
+    public var jobsRevoked: Int64
     public var updatedAt: Date
 
     public init(nodeID: String, jobsAccepted: Int64 = 0, jobsRejected: Int64 = 0, tokensAccepted: Int64 = 0,
-                wallMillisAccepted: Int64 = 0, updatedAt: Date) {
+                wallMillisAccepted: Int64 = 0, jobsRevoked: Int64 = 0, updatedAt: Date) {
         self.nodeID = nodeID
         self.jobsAccepted = jobsAccepted
         self.jobsRejected = jobsRejected
         self.tokensAccepted = tokensAccepted
         self.wallMillisAccepted = wallMillisAccepted
+        self.jobsRevoked = jobsRevoked
         self.updatedAt = updatedAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case nodeID = "nodeId", jobsAccepted, jobsRejected, tokensAccepted, wallMillisAccepted, updatedAt
+        case nodeID = "nodeId", jobsAccepted, jobsRejected, tokensAccepted, wallMillisAccepted, jobsRevoked, updatedAt
     }
 }

@@ -22,6 +22,8 @@ public struct ReceiptRecord: LedgerRecord, Equatable {
     /// Whether the requester accepted the result and the worker was credited for it.
     public var accepted: Bool
     public var createdAt: Date
+    /// Why the requester took the credit back after accepting (nil: it stands).
+    public var revokedReason: String?
 
     public init(jobID: String, kind: String, workerNodeID: String, requesterNodeID: String, outputBlobID: String?,
                 tokens: Int64, wallMillis: Int64, signedBytes: Data, workerSignature: Data, requesterSignature: Data?,
@@ -45,6 +47,6 @@ public struct ReceiptRecord: LedgerRecord, Equatable {
     enum CodingKeys: String, CodingKey {
         case jobID = "jobId", kind, workerNodeID = "workerNodeId", requesterNodeID = "requesterNodeId"
         case outputBlobID = "outputBlobId", tokens, wallMillis, signedBytes, workerSignature, requesterSignature
-        case accepted, createdAt
+        case accepted, createdAt, revokedReason
     }
 }

@@ -47,6 +47,57 @@ public struct FineTuneRoundReport: Codable, Sendable, Equatable {
     public var meanLoss: Double
     public var seconds: Double
     public var adapter: BlobID
+    /// Where the round's wall time went (nil in reports written before it was measured).
+    public var timing: RoundTiming?
+}
+
+/// Where one round's wall time went, from the dispatcher's view, averaged over the shards
+/// that counted: each shard's share of the round is the worker's computing (the time its
+/// receipt reports for the work itself), moving bytes (the rest of the job as the dispatcher
+/// saw it: inputs fetched, stream set up, result sent and fetched), its re-execution here if
+/// it was checked, and waiting (for stragglers, for a reassigned attempt, before and after).
+/// The outer step is the aggregation. The five add up to the round's wall time.
+public struct RoundTiming: Codable, Sendable, Equatable {
+    public var compute: Double
+    public var transfer: Double
+    public var verification: Double
+    public var aggregation: Double
+    public var waiting: Double
+
+    public init(compute: Double, transfer: Double, verification: Double, aggregation: Double, waiting: Double) {
+        self.compute = compute
+        self.transfer = transfer
+        self.verification = verification
+        self.aggregation = aggregation
+        self.waiting = waiting
+    }
+
+    /// The share of the round not spent computing.
+    public var overheadFraction: Double {
+        let wall = compute + transfer + verification + aggregation + waiting
+        return wall > 0 ? (wall - compute) / wall : 0
+    }
+}
+
+/// The outcome of re-running one worker's shard on the dispatcher.
+public struct FineTuneCheck: Codable, Sendable, Equatable {
+    public var round: Int
+    public var shard: Int
+    public var worker: String
+    public var matched: Bool
+    /// On a mismatch: the first step (1-based) whose result hash differs between the
+    /// worker's report and the re-execution — where the two runs parted.
+    public var firstDivergentStep: Int?
+    public var seconds: Double
+}
+
+/// A shard of the round in progress, as its worker reports steps.
+public struct ShardProgress: Codable, Sendable, Equatable {
+    public var shard: Int
+    public var worker: String
+    public var stepsDone: Int
+    public var steps: Int
+    public var loss: Double?
 }
 
 /// What a restarted dispatcher needs to resume: the scheduler as it stood, the global
@@ -58,6 +109,10 @@ public struct FineTuneCheckpoint: Codable, Sendable, Equatable {
     public var optimizer: OuterOptimizer
     public var rounds: [FineTuneRoundReport]
     public var banned: [String]
+    /// Re-executions so far (nil in checkpoints written before checks were recorded).
+    public var checks: [FineTuneCheck]?
+    /// Jobs of this task each worker was credited for, by worker: revoked if it is banned.
+    public var creditedJobs: [String: [String]]?
 }
 
 /// What a finished fine-tune produced.
@@ -66,6 +121,7 @@ public struct FineTuneOutcome: Sendable {
     public var adapterBlob: BlobID
     public var rounds: [FineTuneRoundReport]
     public var bannedWorkers: [String]
+    public var checks: [FineTuneCheck]
 }
 
 /// The shell around `FineTuneScheduler`: carries its directives out with the task plane
@@ -87,6 +143,13 @@ public actor FineTuneDispatcher {
     private var results: [Int: ShardResult] = [:]
     private var reports: [FineTuneRoundReport] = []
     private var banned: [String] = []
+    private var checks: [FineTuneCheck] = []
+    /// Job ids of this task's accepted results, by worker (revoked when it is banned).
+    private var creditedJobs: [String: [String]] = [:]
+    /// How long each checked shard's re-execution took, this round.
+    private var verificationSeconds: [Int: Double] = [:]
+    private var progress: [Int: ShardProgress] = [:]
+    private var onProgress: @Sendable ([ShardProgress]) -> Void = { _ in }
     private var roundStarted = ContinuousClock.now
     /// Resuming from a checkpoint: the round in progress runs again instead of starting.
     private var resuming = false
@@ -99,7 +162,11 @@ public actor FineTuneDispatcher {
         var bytes: [UInt8]
         var tokens: Int
         var losses: [Double]
+        var stepResults: [[UInt8]]
         var options: TrainJobOptions
+        /// The worker's own time for the work, and the whole job as seen from here.
+        var computeSeconds: Double
+        var jobSeconds: Double
     }
 
     /// Prepares a fine-tune of `request.model` on `request.dataset` (both complete blobs in
@@ -144,19 +211,25 @@ public actor FineTuneDispatcher {
         scheduler = checkpoint.scheduler
         reports = checkpoint.rounds
         banned = checkpoint.banned
+        checks = checkpoint.checks ?? []
+        creditedJobs = checkpoint.creditedJobs ?? [:]
         resuming = true
         (events, post) = AsyncStream.makeStream()
     }
 
     /// The state to write down now.
     private var checkpoint: FineTuneCheckpoint {
-        FineTuneCheckpoint(scheduler: scheduler, globalAdapter: globalBlob, optimizer: optimizer, rounds: reports, banned: banned)
+        FineTuneCheckpoint(scheduler: scheduler, globalAdapter: globalBlob, optimizer: optimizer, rounds: reports, banned: banned,
+                           checks: checks, creditedJobs: creditedJobs)
     }
 
     /// Runs every round and returns the final adapter. `onCheckpoint` receives the state to
-    /// persist at the start, after every round and at every ban.
+    /// persist at the start, after every round, at every check and at every ban;
+    /// `onProgress` the round's shards whenever one moves.
     public func run(onRound: @escaping @Sendable (FineTuneRoundReport) -> Void = { _ in },
-                    onCheckpoint: @escaping @Sendable (FineTuneCheckpoint) -> Void = { _ in }) async throws -> FineTuneOutcome {
+                    onCheckpoint: @escaping @Sendable (FineTuneCheckpoint) -> Void = { _ in },
+                    onProgress: @escaping @Sendable ([ShardProgress]) -> Void = { _ in }) async throws -> FineTuneOutcome {
+        self.onProgress = onProgress
         roundStarted = .now
         var pending = resuming ? scheduler.restartRound(nowMillis: Self.now()) : scheduler.start(nowMillis: Self.now())
         onCheckpoint(checkpoint)
@@ -182,7 +255,13 @@ public actor FineTuneDispatcher {
                     if let id = Hex.decode(worker).flatMap(NodeID.init(bytes:)) {
                         plane.counters.count("finetune.banned")
                         await plane.dialer.misbehaved(id)
+                        // Every credit it earned in this task goes: its honest-looking results
+                        // are worth nothing once it is known to lie.
+                        let revoked = (try? plane.ledger.revokeReceipts(jobIDs: creditedJobs[worker] ?? [], of: worker,
+                                                                        reason: "banned from fine-tune: a result failed its check")) ?? 0
+                        creditedJobs[worker] = nil
                         try? plane.ledger.recordJobOutcome(nodeID: worker, accepted: false, tokens: 0, wallMillis: 0)
+                        logger.notice("fine-tune worker banned", metadata: ["worker": "\(id.fingerprint)", "revoked": "\(revoked)"])
                     }
                     onCheckpoint(checkpoint)
                 case let .closeRound(round, closed):
@@ -200,13 +279,15 @@ public actor FineTuneDispatcher {
                         let (adapter, modelPath) = (global, modelPath)
                         bytes = try await plane.compute.run { try LoRAAdapterFile.serialized(adapter, baseModel: try GGUFFile(path: modelPath)) }
                     }
-                    return FineTuneOutcome(adapter: bytes, adapterBlob: globalBlob, rounds: reports, bannedWorkers: banned)
+                    return FineTuneOutcome(adapter: bytes, adapterBlob: globalBlob, rounds: reports, bannedWorkers: banned,
+                                           checks: checks)
                 case let .failed(reason):
                     throw TaskFailure(.internalError, "fine-tune stopped: \(reason)")
                 }
             }
             guard let event = await iterator.next() else { throw CancellationError() }
             if case .tick = event { await noticeDeaths() }
+            if case .verified = event { onCheckpoint(checkpoint) }
             pending += scheduler.handle(event, nowMillis: Self.now())
         }
     }
@@ -224,31 +305,52 @@ public actor FineTuneDispatcher {
         options.shardStart = first
         options.shardLength = examples
         let (plane, model, dataset, adapter, post) = (plane, request.model, request.dataset, globalBlob, post)
+        let started = ContinuousClock.now
+        showProgress(ShardProgress(shard: shard, worker: worker, stepsDone: 0, steps: steps, loss: nil))
         Task {
             do {
-                let outcome = try await plane.runTrain(on: id, model: model, dataset: dataset, adapter: adapter, options: options)
-                await self.received(outcome, round: round, shard: shard, worker: worker, options: options)
+                let outcome = try await plane.runTrain(on: id, model: model, dataset: dataset, adapter: adapter, options: options) { step, loss in
+                    Task { await self.showProgress(ShardProgress(shard: shard, worker: worker, stepsDone: step, steps: steps, loss: loss)) }
+                }
+                await self.received(outcome, round: round, shard: shard, worker: worker, options: options,
+                                    jobSeconds: started.duration(to: .now).inSeconds)
+            } catch let failure as TaskFailure where failure.code == .rejected {
+                // Refused before it was countersigned: the result contradicts its own receipt.
+                post.yield(.resultRefused(round: round, shard: shard, worker: worker))
             } catch {
                 post.yield(.shardFailed(round: round, shard: shard, worker: worker))
             }
         }
     }
 
+    private func showProgress(_ shard: ShardProgress) {
+        guard progress[shard.shard]?.worker != shard.worker || (progress[shard.shard]?.stepsDone ?? -1) <= shard.stepsDone else { return }
+        progress[shard.shard] = shard
+        onProgress(progress.values.sorted { $0.shard < $1.shard })
+    }
+
     /// Keeps a result whose adapter parses and left the frozen factor alone; anything else
     /// is a failed shard.
-    private func received(_ outcome: TaskPlane.TrainOutcome, round: Int, shard: Int, worker: String, options: TrainJobOptions) {
+    private func received(_ outcome: TaskPlane.TrainOutcome, round: Int, shard: Int, worker: String, options: TrainJobOptions,
+                          jobSeconds: Double) {
         guard round == scheduler.round,
               let adapter = try? LoRAAdapterFile(file: try GGUFFile(bytes: outcome.adapter), path: "result").adapter else {
             post.yield(.shardFailed(round: round, shard: shard, worker: worker))
             return
         }
+        creditedJobs[worker, default: []].append(Hex.encode(outcome.receipt.receipt.jobID))
+        // The worker's figure is believed only as far as the job's time seen from here.
+        let computeSeconds = min(Double(outcome.receipt.receipt.wallMillis) / 1000, jobSeconds)
         results[shard] = ShardResult(worker: worker, adapter: adapter, bytes: outcome.adapter,
-                                     tokens: Int(clamping: outcome.receipt.receipt.tokens), losses: outcome.losses, options: options)
+                                     tokens: Int(clamping: outcome.receipt.receipt.tokens), losses: outcome.losses,
+                                     stepResults: outcome.stepResults, options: options, computeSeconds: computeSeconds,
+                                     jobSeconds: jobSeconds)
         post.yield(.resultArrived(round: round, shard: shard, worker: worker, tokens: Int(clamping: outcome.receipt.receipt.tokens)))
     }
 
     /// Re-runs a shard here, on the compute executor, and compares the adapters bit for bit
-    /// (training is deterministic for fixed inputs on one kernel class).
+    /// (training is deterministic for fixed inputs on one kernel class). On a mismatch the two
+    /// runs' step hashes show the first step where they parted.
     private func verify(round: Int, shard: Int, worker: String) {
         guard let result = results[shard], result.worker == worker else {
             post.yield(.verified(round: round, shard: shard, worker: worker, matches: false))
@@ -256,20 +358,43 @@ public actor FineTuneDispatcher {
         }
         let (plane, post, modelPath, datasetPath, options, expected) = (plane, post, modelPath, datasetPath, result.options, result.bytes)
         let adapterPath: String? = try? plane.store.path(of: globalBlob)
+        let threads = plane.settings.kernelThreads
         Task {
-            let matches: Bool
+            let started = ContinuousClock.now
+            var matches = false, firstDivergentStep: Int?
             do {
                 let again = try await plane.compute.run {
                     try TrainJob.run(modelPath: modelPath, datasetPath: datasetPath, inputAdapterPath: adapterPath, options: options,
-                                     progress: { _, _ in })
+                                     pool: ThreadPool(threads: threads))
                 }
                 matches = again.adapterBytes == expected
+                if !matches {
+                    firstDivergentStep = Self.firstDivergentStep(reported: result.stepResults, recomputed: again.stepResults)
+                }
             } catch {
-                matches = false
+                logger.warning("fine-tune check could not re-run a shard", metadata: ["shard": "\(shard)", "error": "\(error)"])
             }
+            let seconds = started.duration(to: .now).inSeconds
+            verificationSeconds[shard] = seconds
+            checks.append(FineTuneCheck(round: round, shard: shard, worker: worker, matched: matches,
+                                        firstDivergentStep: firstDivergentStep, seconds: seconds))
             plane.counters.count(matches ? "finetune.verified" : "finetune.mismatch")
+            if !matches {
+                logger.notice("fine-tune result failed its check", metadata: [
+                    "worker": "\(worker.prefix(16))", "round": "\(round)", "shard": "\(shard)",
+                    "first divergent step": "\(firstDivergentStep.map(String.init) ?? "none")"])
+            }
             post.yield(.verified(round: round, shard: shard, worker: worker, matches: matches))
         }
+    }
+
+    /// The first step (1-based) whose result hash differs between a worker's report and a
+    /// re-execution; nil when every step agrees (then only the returned bytes differ).
+    static func firstDivergentStep(reported: [[UInt8]], recomputed: [[UInt8]]) -> Int? {
+        for step in 0..<max(reported.count, recomputed.count) {
+            guard step < reported.count, step < recomputed.count, reported[step] == recomputed[step] else { return step + 1 }
+        }
+        return nil
     }
 
     private func closeRound(_ round: Int, _ closed: [FineTuneScheduler.RoundResult],
@@ -279,6 +404,7 @@ public actor FineTuneDispatcher {
         // The outer step and the adapter file are model work, for the compute executor.
         let (start, momentum, modelPath) = (global, optimizer, modelPath)
         let inputs = kept.map { ($0.1.adapter, $0.1.tokens) }
+        let aggregationStarted = ContinuousClock.now
         let (next, stepped, bytes) = try await plane.compute.run {
             var stepped = momentum
             let next = try RoundAggregation.apply(global: start, results: inputs, factor: factor, optimizer: &stepped)
@@ -291,12 +417,21 @@ public actor FineTuneDispatcher {
             let losses = pair.1.losses
             return sum + (losses.isEmpty ? 0 : losses.reduce(0, +) / Double(losses.count)) * Double(pair.1.tokens)
         }
+        let aggregation = aggregationStarted.duration(to: .now).inSeconds
+        let wall = roundStarted.duration(to: .now).inSeconds
+        let count = Double(max(kept.count, 1))
+        let compute = kept.reduce(0) { $0 + $1.1.computeSeconds } / count
+        let transfer = kept.reduce(0) { $0 + $1.1.jobSeconds - $1.1.computeSeconds } / count
+        let verification = kept.reduce(0) { $0 + (verificationSeconds[$1.0.shard] ?? 0) } / count
+        let timing = RoundTiming(compute: compute, transfer: transfer, verification: verification, aggregation: aggregation,
+                                 waiting: max(0, wall - compute - transfer - verification - aggregation))
         let report = FineTuneRoundReport(
             round: round, factor: factor, workers: kept.map(\.1.worker), tokens: tokens,
-            meanLoss: tokens > 0 ? weightedLoss / Double(tokens) : .nan, seconds: roundStarted.duration(to: .now).inSeconds,
-            adapter: globalBlob)
+            meanLoss: tokens > 0 ? weightedLoss / Double(tokens) : .nan, seconds: wall, adapter: globalBlob, timing: timing)
         reports.append(report)
         results = [:]
+        verificationSeconds = [:]
+        progress = [:]
         logger.info("fine-tune round closed", metadata: ["round": "\(round)", "loss": "\(report.meanLoss)", "workers": "\(kept.count)"])
         onRound(report)
     }

@@ -41,6 +41,10 @@ public struct FineTuneStatus: Codable, Sendable, Equatable {
     public var outPath: String
     public var startedAt: Date
     public var finishedAt: Date?
+    /// Every re-execution of a worker's result and its verdict.
+    public var checks: [FineTuneCheck]?
+    /// The shards of the round in progress, as their workers report steps.
+    public var running: [ShardProgress]?
 }
 
 /// The fine-tunes this daemon dispatches: each runs in a task of its own; its status is kept
@@ -168,10 +172,16 @@ public final class FineTuneTasks: Sendable {
                             entry.checkpoint = checkpoint
                             entry.status.completed = checkpoint.rounds
                             entry.status.banned = checkpoint.banned
+                            entry.status.checks = checkpoint.checks
                             return entry
                         }
+                        self.tasks.withLock {
+                            $0[id]?.status.checks = checkpoint.checks
+                            $0[id]?.status.banned = checkpoint.banned
+                        }
                         try? self.save(snapshot)
-                    })
+                    },
+                    onProgress: { shards in self.tasks.withLock { $0[id]?.status.running = shards } })
                 try Data(outcome.adapter).write(to: URL(fileURLWithPath: request.outPath), options: .atomic)
                 try self.register(outcome, of: fineTune)
                 self.finish(id, stored: stored, state: "finished", error: nil, banned: outcome.bannedWorkers)
@@ -191,6 +201,7 @@ public final class FineTuneTasks: Sendable {
             $0[id]?.status.error = error
             if let banned { $0[id]?.status.banned = banned }
             $0[id]?.status.finishedAt = now
+            $0[id]?.status.running = nil
         }
         let final = stored.value.withLock { entry in
             entry.status.state = state

@@ -17,6 +17,18 @@ public struct TrainJobResult: Sendable {
     /// (A₀, B₀, A₁, B₁, … in site order, float32 little-endian). The loss is not hashed: it
     /// follows from the parameters before the step, which the previous entry commits to.
     public var stepChain: StepHashChain
+    /// The result hash of every step, in order (what `stepChain` folds): a verifier compares
+    /// them with a worker's to find the first step where the two runs part.
+    public var stepResults: [[UInt8]]
+}
+
+/// One finished step of a train job, as it is reported while the job runs.
+public struct TrainJobStep: Sendable, Equatable {
+    /// 1-based.
+    public var step: Int
+    public var loss: Double
+    /// BLAKE2b-256 of the parameters after the step (the entry `stepChain` appends).
+    public var resultHash: [UInt8]
 }
 
 /// A `train` job: base model + dataset shard + input adapter (optional) + options → output
@@ -30,9 +42,11 @@ public enum TrainJob {
     /// Runs synchronously on the caller's thread (the daemon calls it on its compute
     /// executor); `pool` spreads the kernels over more threads without changing any result.
     /// Deterministic for fixed inputs and seed: two runs give identical `adapterBytes` and
-    /// chain roots. `progress` gets each finished step (1-based) and its loss.
+    /// chain roots. `progress` gets each finished step. `perturbAfterStep` is a test-only
+    /// fault (`TrainFault.perturbUpdate`).
     public static func run(modelPath: String, datasetPath: String, inputAdapterPath: String?, options: TrainJobOptions,
-                           pool: ThreadPool? = nil, progress: (Int, Double) -> Void) throws -> TrainJobResult {
+                           pool: ThreadPool? = nil, perturbAfterStep: Int? = nil,
+                           progress: (TrainJobStep) -> Void = { _ in }) throws -> TrainJobResult {
         try options.validate()
         for (role, path) in [("model", modelPath), ("dataset", datasetPath), ("input adapter", inputAdapterPath)] {
             if let path, !FileManager.default.fileExists(atPath: path) { throw TrainJobError.missingFile(role: role, path: path) }
@@ -69,18 +83,33 @@ public enum TrainJob {
         }
 
         let parameters = trainer.graph.parameters
-        var losses: [Double] = [], tokens = 0, chain = StepHashChain()
+        var losses: [Double] = [], tokens = 0, chain = StepHashChain(), stepResults: [[UInt8]] = []
         while !trainer.isFinished {
             let report = try trainer.trainStep()
             guard report.loss.mean.isFinite else { throw TrainJobError.nonFiniteLoss(step: report.step) }
             losses.append(report.loss.mean)
             tokens += report.tokens
-            chain.append(StepHashChain.digest(UnsafeRawBufferPointer(parameters.values)))
-            progress(report.step, report.loss.mean)
+            if report.step == perturbAfterStep, let slot = parameters.slots.first {
+                // TrainFault.perturbUpdate: a worker that cheats mid-job, consistently.
+                parameters.values[options.trainFactor == "A" ? slot.aOffset : slot.bOffset] += 1e-3
+            }
+            let resultHash = StepHashChain.digest(UnsafeRawBufferPointer(parameters.values))
+            chain.append(resultHash)
+            stepResults.append(resultHash)
+            progress(TrainJobStep(step: report.step, loss: report.loss.mean, resultHash: resultHash))
         }
         return TrainJobResult(adapterBytes: try LoRAAdapterFile.serialized(parameters.adapter, baseModel: file),
                               meanLoss: losses.reduce(0, +) / Double(losses.count), losses: losses, tokens: tokens,
-                              stepChain: chain)
+                              stepChain: chain, stepResults: stepResults)
+    }
+
+    /// The result hash a step that ended with `adapter`'s parameters has (BLAKE2b-256 of
+    /// every LoRA parameter, laid out as training lays them out). A requester compares it with
+    /// the last step hash a worker reported: a returned adapter that is not the one the
+    /// signed chain ends in is refused without re-running anything.
+    public static func parameterHash(of adapter: LoRAAdapter) throws -> [UInt8] {
+        let parameters = try LoRAParameters(adapter: adapter)
+        return StepHashChain.digest(UnsafeRawBufferPointer(parameters.values))
     }
 
     /// How many training sequences `datasetPath` makes for `options` (what a shard's start

@@ -1,6 +1,7 @@
 import Foundation
 import TernLedger
 import TernMesh
+import TernKernels
 import TernModel
 
 /// Runs one job a peer submitted on a `task/1` stream: checks it, takes a job slot, fetches
@@ -77,10 +78,10 @@ struct JobWorker: Sendable {
     /// it with the output to send inline: an output too large for one frame stays in this
     /// node's store, and the requester fetches it by the id the receipt names.
     private func perform(_ work: Work) async throws -> (SignedReceipt, [UInt8]) {
-        let started = ContinuousClock.now
         let inputs = try await fetchInputs()
         for input in job.inputs { try plane.store.pin(input) }
         defer { for input in job.inputs { plane.store.unpin(input) } }
+        let started = ContinuousClock.now
         let (output, tokens, chain) = try await execute(work, inputs: inputs)
         try Task.checkCancellation()
         let outputBlob = try plane.store.add(bytes: output, kind: job.kind == .train ? .adapter : .output,
@@ -158,13 +159,13 @@ struct JobWorker: Sendable {
 
     /// Runs the work on the compute executor; progress goes out as it is produced.
     private func execute(_ work: Work, inputs: [String]) async throws -> (output: [UInt8], tokens: Int, chain: StepHashChain) {
-        let requestID = requestID
+        let (requestID, threads, fault) = (requestID, plane.settings.kernelThreads, plane.settings.trainFault)
         switch work {
         case let .generate(options):
             let modelPath = inputs[0]
             let result = try await computeStreaming { report in
                 var done: UInt32 = 0
-                return try GenerateJob.run(modelPath: modelPath, options: options) { piece in
+                return try GenerateJob.run(modelPath: modelPath, options: options, threads: threads) { piece in
                     done += 1
                     report(.progress(requestID: requestID, text: piece, done: done, loss: nil))
                 }
@@ -173,12 +174,17 @@ struct JobWorker: Sendable {
         case let .train(options):
             let (model, dataset, adapter) = (inputs[0], inputs[1], inputs.count > 2 ? inputs[2] : nil)
             let result = try await computeStreaming { report in
-                try TrainJob.run(modelPath: model, datasetPath: dataset, inputAdapterPath: adapter, options: options) { step, loss in
-                    report(.progress(requestID: requestID, text: "", done: UInt32(clamping: step), loss: loss))
+                try TrainJob.run(modelPath: model, datasetPath: dataset, inputAdapterPath: adapter, options: options,
+                                 pool: ThreadPool(threads: threads),
+                                 perturbAfterStep: fault == .perturbUpdate ? (options.steps + 1) / 2 : nil) { step in
+                    // The step's result hash rides in the text: the requester folds them into
+                    // the receipt's chain and, after a failed check, finds the first bad step.
+                    report(.progress(requestID: requestID, text: Hex.encode(step.resultHash), done: UInt32(clamping: step.step),
+                                     loss: step.loss))
                 }
             }
-            guard plane.settings.perturbTrainedAdapters else { return (result.adapterBytes, result.tokens, result.stepChain) }
-            return (try Self.perturbed(result.adapterBytes, model: model), result.tokens, result.stepChain)
+            guard fault == .tamperOutput else { return (result.adapterBytes, result.tokens, result.stepChain) }
+            return (try Self.tampered(result.adapterBytes, model: model), result.tokens, result.stepChain)
         }
     }
 
@@ -204,8 +210,8 @@ struct JobWorker: Sendable {
         return try result.get()
     }
 
-    /// The fault `perturbTrainedAdapters` injects: the first value of the first B moved a little.
-    static func perturbed(_ adapterBytes: [UInt8], model: String) throws -> [UInt8] {
+    /// The fault `tamperOutput` injects: the first value of the first B moved a little.
+    static func tampered(_ adapterBytes: [UInt8], model: String) throws -> [UInt8] {
         var adapter = try LoRAAdapterFile(file: try GGUFFile(bytes: adapterBytes), path: "output").adapter
         guard let site = adapter.sites.first else { return adapterBytes }
         adapter.weights[site]!.b[0] += 1e-3

@@ -34,6 +34,7 @@ struct TaskClient: Sendable {
     ///   was too large to send inline (the result then carries no bytes).
     func run(_ job: JobRequest, on worker: NodeID, requester: NodeIdentity, mesh: MeshID,
              fetchOutput: @Sendable (BlobID) async throws -> [UInt8],
+             checkOutput: @Sendable (SignedReceipt, [UInt8]) throws -> Void = { _, _ in },
              onProgress: @Sendable (_ text: String, _ done: UInt32, _ loss: Double?) -> Void) async throws -> Outcome {
         let connection = try await dialer.open(worker, TaskProtocol.task)
         defer { Task { await connection.close() } }
@@ -60,6 +61,7 @@ struct TaskClient: Sendable {
                         output = try await fetchOutput(large)
                     }
                     try Self.check(signed.receipt, of: job, worker: worker, requester: requester.nodeID, output: output)
+                    try checkOutput(signed, output)
                 } catch {
                     try? await connection.send(TaskRequest.reject(requestID: requestID, reason: "\(error)").encoded())
                     throw TaskFailure(.rejected, "result of job \(Hex.encode(job.jobID)) from \(worker.fingerprint) refused: \(error)")

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TernLedger
 import TernMesh
+import TernModel
 
 /// What a job run on a peer returned, for the control API and `tern job run`.
 public struct JobRunReply: Codable, Sendable, Equatable {
@@ -40,6 +41,9 @@ extension TaskPlane {
         public var receipt: SignedReceipt
         /// The loss of every step, as the worker reported it while training.
         public var losses: [Double]
+        /// Every step's result hash, as the worker reported it; they fold into the receipt's
+        /// chain root, and the last is the returned adapter's hash.
+        public var stepResults: [[UInt8]]
     }
 
     /// Runs a `train` job on `worker`: `steps` optimizer steps of `options` on `dataset`,
@@ -48,20 +52,49 @@ extension TaskPlane {
                          onStep: @escaping @Sendable (Int, Double) -> Void = { _, _ in }) async throws -> TrainOutcome {
         let job = JobRequest(jobID: JobRequest.newJobID(), kind: .train, inputs: [model, dataset] + (adapter.map { [$0] } ?? []),
                              options: options.canonicalBytes(), holders: [])
-        let losses = LossLog()
-        let outcome = try await send(job, to: worker) { _, step, loss in
+        let log = StepLog(limit: options.steps + 1)
+        let outcome = try await send(job, to: worker, checkOutput: { signed, output in
+            try Self.checkTrainResult(signed.receipt, output: output, steps: log.values, expectedSteps: options.steps)
+        }) { text, step, loss in
             if let loss {
-                losses.append(loss)
+                log.append(loss: loss, resultHash: Hex.decode(text) ?? [])
                 onStep(Int(step), loss)
             }
         }
-        return TrainOutcome(adapter: outcome.output, receipt: outcome.receipt, losses: losses.values)
+        let steps = log.values
+        return TrainOutcome(adapter: outcome.output, receipt: outcome.receipt, losses: steps.map(\.loss),
+                            stepResults: steps.map(\.resultHash))
+    }
+
+    /// A train result is refused, before it is countersigned, unless the worker reported one
+    /// result hash per step, they fold into the chain root its receipt signs, and the last
+    /// one is the hash of the adapter it returned. A worker whose output is not what its own
+    /// signed chain says is caught here without re-running anything.
+    static func checkTrainResult(_ receipt: JobReceipt, output: [UInt8], steps: [StepLog.Entry], expectedSteps: Int) throws {
+        guard steps.count == expectedSteps, steps.allSatisfy({ $0.resultHash.count == 32 }) else {
+            throw TaskFailure(.rejected, "reported \(steps.count) step hashes for \(expectedSteps) steps")
+        }
+        var chain = StepHashChain()
+        for step in steps { chain.append(step.resultHash) }
+        guard chain.root == receipt.stepChainRoot else {
+            throw TaskFailure(.rejected, "the reported step hashes do not fold into the receipt's chain root")
+        }
+        let adapter: LoRAAdapter
+        do {
+            adapter = try LoRAAdapterFile(file: try GGUFFile(bytes: output), path: "result").adapter
+        } catch {
+            throw TaskFailure(.rejected, "the output is not a LoRA adapter: \(error)")
+        }
+        guard try TrainJob.parameterHash(of: adapter) == steps.last?.resultHash else {
+            throw TaskFailure(.rejected, "the adapter returned is not the one the last step produced")
+        }
     }
 
     /// Sends `job` and, once its result checks out, records the countersigned receipt with
     /// the worker's credit and keeps the output as a blob; a refused result is recorded as a
     /// rejected job and lowers the worker's score.
     func send(_ job: JobRequest, to worker: NodeID,
+              checkOutput: @escaping @Sendable (SignedReceipt, [UInt8]) throws -> Void = { _, _ in },
               onProgress: @escaping @Sendable (String, UInt32, Double?) -> Void) async throws -> TaskClient.Outcome {
         let outcome: TaskClient.Outcome
         do {
@@ -71,6 +104,7 @@ extension TaskPlane {
                     _ = try await self.fetch(id, kind: .output, name: "job \(Hex.encode(job.jobID))", hints: [worker])
                     return try Array(Data(contentsOf: URL(fileURLWithPath: self.store.path(of: id))))
                 },
+                checkOutput: checkOutput,
                 onProgress: onProgress)
         } catch let failure as TaskFailure where failure.code == .rejected {
             counters.count("task.resultRefused")
@@ -85,9 +119,23 @@ extension TaskPlane {
     }
 }
 
-/// Losses reported by a running train job, collected from its progress messages.
-final class LossLog: Sendable {
-    private let log = Mutex<[Double]>([])
-    func append(_ loss: Double) { log.withLock { $0.append(loss) } }
-    var values: [Double] { log.withLock { $0 } }
+/// Steps reported by a running train job (loss and result hash), collected from its
+/// progress messages.
+final class StepLog: Sendable {
+    struct Entry: Sendable {
+        var loss: Double
+        var resultHash: [UInt8]
+    }
+
+    private let log = Mutex<[Entry]>([])
+    /// Entries kept at most: a worker that reports more steps than the job has cannot grow
+    /// this without bound (one too many is kept, so the count check still fails).
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func append(loss: Double, resultHash: [UInt8]) {
+        log.withLock { if $0.count < limit { $0.append(Entry(loss: loss, resultHash: resultHash)) } }
+    }
+    var values: [Entry] { log.withLock { $0 } }
 }

@@ -8,10 +8,11 @@ public struct TaskPlaneSettings: Sendable, Equatable {
     public var streamsPerPeer = 8
     /// How long a worker waits for the requester to accept or reject a result.
     public var acceptTimeout: Duration = .seconds(60)
-    /// Fault injection for tests of verification: this worker adds a small error to every
-    /// trained adapter it returns (and signs the result as if it were honest). Set only by
-    /// `tern node start --allow-faults` with `TERN_FAULT=perturb-update`, or by tests.
-    public var perturbTrainedAdapters = false
+    /// Kernel threads each job's model work uses (`--threads`); nil: one per core.
+    public var kernelThreads: Int?
+    /// Fault injection for tests of verification; nil (no fault) everywhere else. Set only by
+    /// `tern node start --allow-faults` with `TERN_FAULT=…`, or by tests.
+    public var trainFault: TrainFault?
 
     public init(maxJobs: Int = 1, uploadBytesPerSecond: Double? = nil) {
         self.maxJobs = maxJobs
