@@ -105,4 +105,50 @@ import TernNode
         #expect(status.state == "finished" && status.completed.count == 2, "\(status)")
         #expect(try LoRAAdapterFile.read(path: out).sites.count == 4)
     }
+
+    /// A daemon started with `--allow-faults` and `TERN_FAULT=perturb-update` cheats in the
+    /// middle of every train job it runs; the dispatcher's check of its first result catches it,
+    /// bans it, takes back its credit, and the adapter is made without it.
+    @Test func aCheatingWorkerIsCaughtBannedAndLeftOutOfTheAdapter() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tern-dispatch-cheat-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = MeshProcessTests.freePortBase()
+        let seed = HostPort(host: "127.0.0.1", port: base)
+        let daemons = (0..<3).map { MeshProcessTests.Daemon(root: root, index: $0, listen: HostPort(host: "127.0.0.1", port: base + $0), bootstrap: seed) }
+        daemons[1].extraArguments = ["--max-jobs", "2"]
+        daemons[2].extraArguments = ["--allow-faults"]
+        daemons[2].environment = ["TERN_FAULT": "perturb-update"]
+        for daemon in daemons { try daemon.start() }
+        defer { for daemon in daemons { daemon.stop() } }
+        for daemon in daemons {
+            let client = try await daemon.client()
+            _ = try await MeshProcessTests.eventually("all members alive", seconds: 120) {
+                (try? await client.status()).flatMap { $0.membersAlive == 2 ? true : nil }
+            }
+        }
+        let model = root.appendingPathComponent("tiny.gguf").path
+        try TinyTrainModel.writer(embedding: 16).write(to: model)
+        let data = root.appendingPathComponent("data.txt").path
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 12).write(toFile: data, atomically: true, encoding: .utf8)
+        let out = root.appendingPathComponent("adapter.gguf").path
+
+        let run = try await TaskPlaneProcessTests.ternInBackground([
+            "finetune", "dispatch", model, "--data", data, "--out", out, "--workers", "2", "--rounds", "2", "--inner-steps", "4",
+            "--rank", "2", "--alpha", "4", "--modules", "attn_q,attn_v", "--ctx", "16", "--batch", "2", "--lr", "0.02",
+            "--verify-rate", "0", "--wait", "--json", "--node-data", daemons[0].directory.url.path])
+        #expect(run.status == 0, "\(run.err)")
+        let status = try TaskPlaneProcessTests.json(FineTuneStatus.self, run.out)
+        let cheat = try NodeIdentity.loadOrCreate(inDirectory: daemons[2].directory.url.path).nodeID.hex
+        #expect(status.state == "finished" && status.banned == [cheat], "\(status)")
+        #expect(status.completed.count == 2 && status.completed.allSatisfy { !$0.workers.contains(cheat) && !$0.workers.isEmpty })
+        let failed = (status.checks ?? []).filter { !$0.matched }
+        #expect(failed.count == 1 && failed[0].worker == cheat && failed[0].firstDivergentStep == 2, "\(status.checks ?? [])")
+
+        let credits = try TaskPlaneProcessTests.tern(["ledger", "credits", "--json", "--data", daemons[0].directory.url.path])
+        struct Credit: Decodable { let node: String; let jobsAccepted: Int64; let jobsRevoked: Int64 }
+        let cheatCredit = try #require(try TaskPlaneProcessTests.json([Credit].self, credits.out).first { $0.node == cheat })
+        #expect(cheatCredit.jobsAccepted == 0 && cheatCredit.jobsRevoked == 1, "\(credits.out)")
+        let shown = try TaskPlaneProcessTests.tern(["finetune", "status", status.id, "--node-data", daemons[0].directory.url.path])
+        #expect(shown.out.contains("MISMATCH from step 2") && shown.out.contains("banned"), "\(shown.out)")
+    }
 }

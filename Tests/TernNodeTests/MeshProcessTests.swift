@@ -24,6 +24,8 @@ import TernNode
         /// SWIM protocol period: short, so failures are detected within a test's patience.
         var periodMillis = 500
         var bootstrapEntry: String?
+        /// Variables added to the daemon's environment (e.g. `TERN_FAULT`).
+        var environment: [String: String] = [:]
         var process: Process?
 
         init(root: URL, index: Int, listen: HostPort, bootstrap: HostPort) {
@@ -41,6 +43,7 @@ import TernNode
                 + extraArguments
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
+            if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             try p.run()
             process = p
         }
