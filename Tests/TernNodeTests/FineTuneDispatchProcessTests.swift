@@ -151,4 +151,31 @@ import TernNode
         let shown = try TaskPlaneProcessTests.tern(["finetune", "status", status.id, "--node-data", daemons[0].directory.url.path])
         #expect(shown.out.contains("MISMATCH from step 2") && shown.out.contains("banned"), "\(shown.out)")
     }
+
+    /// `tern bench dispatch` runs its own daemons and splits every round's wall time into
+    /// parts that add up to it.
+    @Test func benchDispatchSplitsEveryRoundsTime() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tern-bench-dispatch-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = root.appendingPathComponent("tiny.gguf").path
+        try TinyTrainModel.writer(embedding: 16).write(to: model)
+        let run = try await TaskPlaneProcessTests.ternInBackground([
+            "bench", "dispatch", "--model", model, "--workers", "2", "--rounds", "2", "--inner-steps", "2", "--batch", "1",
+            "--ctx", "16", "--rank", "2", "--threads", "1", "--json"])
+        #expect(run.status == 0, "\(run.err)")
+        struct Round: Decodable {
+            let wall_seconds, compute_seconds, transfer_seconds, verification_seconds, aggregation_seconds, waiting_seconds: Double
+            let tokens: Int
+        }
+        struct Report: Decodable { let rounds: [Round]; let steady_non_compute_fraction: Double? }
+        let report = try JSONDecoder().decode(Report.self, from: Data(run.out.utf8))
+        #expect(report.rounds.count == 2 && report.steady_non_compute_fraction != nil)
+        for round in report.rounds {
+            let parts = round.compute_seconds + round.transfer_seconds + round.verification_seconds + round.aggregation_seconds
+                + round.waiting_seconds
+            #expect(round.compute_seconds > 0 && round.tokens > 0 && abs(parts - round.wall_seconds) < 0.01, "\(run.out)")
+        }
+        #expect(report.rounds[0].verification_seconds > 0, "every worker's first result is checked")
+    }
 }
