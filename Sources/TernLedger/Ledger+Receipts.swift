@@ -67,6 +67,24 @@ extension Ledger {
         }
     }
 
+    /// `nodeID`'s totals, if this node ever recorded a job of it.
+    public func credit(nodeID: String) throws -> CreditRecord? {
+        try writer.read { db in try CreditRecord.fetchOne(db, key: nodeID) }
+    }
+
+    /// Training tokens per second of `nodeID`'s accepted, unrevoked train jobs for this node
+    /// (their receipts' tokens over the time the work took); nil without one.
+    public func trainTokensPerSecond(of nodeID: String) throws -> Double? {
+        try writer.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT SUM(tokens) AS tokens, SUM(wall_millis) AS millis FROM receipts
+                WHERE worker_node_id = ? AND kind = 'train' AND accepted = 1 AND revoked_reason IS NULL
+                """, arguments: [nodeID])
+            guard let tokens: Int64 = row?["tokens"], let millis: Int64 = row?["millis"], tokens > 0, millis > 0 else { return nil }
+            return Double(tokens) / (Double(millis) / 1000)
+        }
+    }
+
     /// Receipts, newest first.
     public func receipts(limit: Int = 100) throws -> [ReceiptRecord] {
         try writer.read { db in

@@ -77,6 +77,9 @@ import Testing
         #expect(try ledger.receipt(jobID: "02")?.revokedReason == nil)
         #expect(try ledger.credits() == [CreditRecord(nodeID: worker, jobsAccepted: 1, tokensAccepted: 40, wallMillisAccepted: 400,
                                                       jobsRevoked: 1, updatedAt: t0.addingTimeInterval(5))])
+        #expect(try ledger.credit(nodeID: worker)?.jobsRevoked == 1)
+        #expect(try ledger.trainTokensPerSecond(of: worker) == 100, "only the job that still counts: 40 tokens in 0.4 s")
+        #expect(try ledger.trainTokensPerSecond(of: requester) == nil)
     }
 
     @Test func aFailedAcceptanceLeavesNoCredit() throws {

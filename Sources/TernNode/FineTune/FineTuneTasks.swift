@@ -77,11 +77,13 @@ public final class FineTuneTasks: Sendable {
         let dataset = try plane.store.add(fileAt: request.dataPath, kind: .dataset, name: URL(fileURLWithPath: request.dataPath).lastPathComponent, copy: true)
         let live = await plane.dialer.liveMembers().sorted()
         guard !live.isEmpty else { throw TaskFailure(.notFound, "no live peer to train on: join a mesh first (tern mesh peers)") }
-        // Relative speed from each peer's signed profile (its measured ternary throughput);
-        // a peer that has not published one yet counts as the slowest known.
-        let measured = live.map { (try? plane.ledger.profile(nodeID: $0.hex))??.gops ?? 0 }
-        let floor = measured.filter { $0 > 0 }.min() ?? 1
-        let speeds = measured.map { $0 > 0 ? $0 : floor }
+        let candidates = WorkerRanking.candidates(live.map(rankingFacts), memoryNeeded: model.size + (256 << 20))
+        guard !candidates.isEmpty else {
+            throw TaskFailure(.notFound, "none of the \(live.count) live peers can train: each lied in a checked job or lacks the memory")
+        }
+        let speeds = candidates.compactMap { candidate in
+            live.first { $0.hex == candidate.id }.map { ($0, candidate.tokensPerSecond) }
+        }
         let fineTune = FineTuneRequest(
             model: model.id, dataset: dataset.id, rounds: request.rounds, innerSteps: request.innerSteps,
             workers: request.workers, training: request.training, factors: factors,
@@ -90,7 +92,7 @@ public final class FineTuneTasks: Sendable {
         do {
             // Loading the model and cutting the dataset into sequences is model work: it runs on
             // the compute executor, not on the pool that answers the network.
-            let (plane, logger, workers) = (plane, logger, Array(zip(live, speeds)))
+            let (plane, logger, workers) = (plane, logger, speeds)
             dispatcher = try await plane.compute.run {
                 try FineTuneDispatcher(plane: plane, request: fineTune, workers: workers, logger: logger)
             }
@@ -98,12 +100,26 @@ public final class FineTuneTasks: Sendable {
             throw TaskFailure(.badRequest, "\(error)")
         }
         let id = Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
-        let status = FineTuneStatus(id: id, state: "running", rounds: request.rounds, workers: live.map(\.hex),
+        let status = FineTuneStatus(id: id, state: "running", rounds: request.rounds, workers: speeds.map(\.0.hex),
                                     completed: [], banned: [], error: nil, outPath: request.outPath, startedAt: Date())
         let stored = StoredFineTune(request: request, fineTune: fineTune, checkpoint: nil, status: status)
         try save(stored)
         launch(dispatcher, stored)
         return status
+    }
+
+    /// What this node knows of a peer for choosing workers: its signed profile (throughput,
+    /// load, free memory) and its receipts and credit here.
+    private func rankingFacts(_ peer: NodeID) -> WorkerRanking.Peer {
+        let record = try? plane.ledger.profile(nodeID: peer.hex)
+        let profile = record.flatMap { record in
+            try? HardwareProfile(decoding: Array(record.signedBytes.dropLast(NodeIdentity.signatureByteCount)))
+        }
+        return WorkerRanking.Peer(
+            id: peer.hex, ternaryGOPS: record?.gops ?? 0, loadPercent: Int(profile?.loadPercent ?? 0),
+            ramAvailableBytes: profile?.ramAvailableBytes,
+            receiptTokensPerSecond: (try? plane.ledger.trainTokensPerSecond(of: peer.hex)) ?? nil,
+            revokedJobs: Int((try? plane.ledger.credit(nodeID: peer.hex))??.jobsRevoked ?? 0))
     }
 
     /// Picks up every fine-tune the ledger says was running when this node stopped: each
