@@ -24,7 +24,7 @@ const tern_float_kernels *tern_float_kernels_for(tern_float_variant variant) {
 }
 
 tern_float_variant tern_float_variant_best(void) {
-    unsigned f = tern_cpu_features();
+    unsigned f = tern_dispatch_features();
     if ((f & TERN_CPU_AVX512F) && (f & TERN_CPU_AVX512BW) && (f & TERN_CPU_AVX2)) return TERN_FV_AVX512;
     if (f & TERN_CPU_AVX2) return TERN_FV_AVX2;
     if (f & TERN_CPU_NEON) return TERN_FV_NEON;
@@ -56,7 +56,8 @@ int tern_gemm_f(tern_pool *pool, tern_float_variant variant, tern_float_type wty
     gemm_ctx c = { k, { x, NULL, w, y, n, in, out, wtype } };
     uint16_t *xb = NULL;
 #if defined(__x86_64__)
-    if (k == &tern_float_kernels_avx512 && wtype == TERN_BF16 && (tern_cpu_features() & TERN_CPU_AVX512BF16)) {
+    // vdpbf16ps rounds X to BF16, so whether it is used is part of the kernel class.
+    if (k == &tern_float_kernels_avx512 && wtype == TERN_BF16 && (tern_dispatch_features() & TERN_CPU_AVX512BF16)) {
         xb = malloc(n * in * sizeof(uint16_t) + 1);
         if (!xb) return TERN_FV_NOMEM;
         tern_f32_to_bf16_row(x, xb, n * in);

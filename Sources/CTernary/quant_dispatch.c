@@ -12,13 +12,15 @@ enum { Q_COLS_PER_TASK = 16 };
 static const tern_quant_kernels *quant_kernels_for(tern_float_variant variant) {
     unsigned f = tern_cpu_features();
     if (variant == TERN_FV_AUTO) {
+        unsigned a = tern_dispatch_features(); // the calling thread's kernel class
 #if defined(__x86_64__)
-        if ((f & TERN_CPU_AVX512VNNI) && (f & TERN_CPU_AVX512BW) && (f & TERN_CPU_AVX2)) return &tern_quant_kernels_avx512;
-        if (f & TERN_CPU_AVX2) return &tern_quant_kernels_avx2;
+        if ((a & TERN_CPU_AVX512VNNI) && (a & TERN_CPU_AVX512BW) && (a & TERN_CPU_AVX2)) return &tern_quant_kernels_avx512;
+        if (a & TERN_CPU_AVX2) return &tern_quant_kernels_avx2;
 #endif
 #if defined(__aarch64__)
-        if (f & TERN_CPU_NEON) return &tern_quant_kernels_neon;
+        if (a & TERN_CPU_NEON) return &tern_quant_kernels_neon;
 #endif
+        (void)a;
         return &tern_quant_kernels_scalar;
     }
     switch (variant) {

@@ -36,3 +36,15 @@ unsigned tern_cpu_features(void) {
     }
     return v;
 }
+
+static _Thread_local unsigned dispatch_override = TERN_DISPATCH_AUTOMATIC;
+
+unsigned tern_dispatch_features(void) { return tern_cpu_features() & dispatch_override; }
+
+unsigned tern_dispatch_override_get(void) { return dispatch_override; }
+
+unsigned tern_dispatch_override_set(unsigned features) {
+    unsigned previous = dispatch_override;
+    dispatch_override = features;
+    return previous;
+}

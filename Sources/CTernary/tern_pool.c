@@ -3,6 +3,7 @@
 // idle daemon burns no CPU.
 #define _GNU_SOURCE
 #include "tern_pool.h"
+#include "tern_cpu.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -33,6 +34,7 @@ struct tern_pool {
     int n_tasks;
     tern_task_fn fn;
     void *ctx;
+    unsigned dispatch; // the caller's kernel class override, taken on by workers for the run
 };
 
 typedef struct { tern_pool *pool; int index; } worker_arg;
@@ -72,6 +74,8 @@ static void *worker_main(void *raw) {
         }
         if (atomic_load(&p->stop)) return NULL;
         seen = g;
+        // A task that picks a kernel automatically picks what its caller would have.
+        tern_dispatch_override_set(p->dispatch);
         drain(p, arg.index);
         atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel);
     }
@@ -129,6 +133,7 @@ void tern_pool_run(tern_pool *p, int n_tasks, tern_task_fn fn, void *ctx) {
     p->n_tasks = n_tasks;
     p->fn = fn;
     p->ctx = ctx;
+    p->dispatch = tern_dispatch_override_get();
     atomic_store_explicit(&p->next_task, 0, memory_order_relaxed);
     atomic_store_explicit(&p->active, p->n_threads - 1, memory_order_relaxed);
     atomic_fetch_add(&p->generation, 1); // seq_cst: pairs with the sleeping check below

@@ -20,8 +20,8 @@ static const tern_ternary_kernels *kernels_for(tern_variant v) {
     }
 }
 
-int tern_variant_available(tern_variant v) {
-    unsigned f = tern_cpu_features();
+/// Whether variant v needs only features in f.
+static int runs_with(tern_variant v, unsigned f) {
     switch (v) {
     case TERN_VARIANT_SCALAR: return 1;
 #if defined(__x86_64__)
@@ -35,15 +35,18 @@ int tern_variant_available(tern_variant v) {
     case TERN_VARIANT_NEON: return (f & TERN_CPU_NEON) != 0;
     case TERN_VARIANT_NEON_DOTPROD: return (f & TERN_CPU_DOTPROD) != 0;
 #endif
-    default: return 0;
+    default: (void)f; return 0;
     }
 }
+
+int tern_variant_available(tern_variant v) { return runs_with(v, tern_cpu_features()); }
 
 tern_variant tern_variant_best(void) {
     static const tern_variant order[] = {TERN_VARIANT_AVX512VNNI, TERN_VARIANT_AVX2,
                                          TERN_VARIANT_NEON_DOTPROD, TERN_VARIANT_NEON};
+    unsigned f = tern_dispatch_features(); // the calling thread's kernel class
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (tern_variant_available(order[i])) return order[i];
+        if (runs_with(order[i], f)) return order[i];
     return TERN_VARIANT_SCALAR;
 }
 

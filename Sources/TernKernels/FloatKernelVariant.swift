@@ -1,7 +1,8 @@
 import CTernary
 
 /// Which implementation of a float or quantized kernel runs. `.automatic` picks the best
-/// one for this CPU; the named ones exist so tests and benchmarks can compare them.
+/// one for this CPU, as the calling thread's `KernelClass` allows; the named ones exist so
+/// tests and benchmarks can compare them.
 public enum FloatKernelVariant: Int32, CaseIterable, Sendable, CustomStringConvertible {
     case automatic = 0
     case scalar = 1
@@ -17,7 +18,7 @@ public enum FloatKernelVariant: Int32, CaseIterable, Sendable, CustomStringConve
     /// Whether the block-quantized matmul can run (AVX-512 needs VNNI).
     public var supportsQuantKernels: Bool { tern_quant_variant_supported(raw) != 0 }
 
-    /// The variant `.automatic` resolves to for float kernels.
+    /// The variant `.automatic` resolves to for float kernels on the calling thread.
     public static var bestFloat: FloatKernelVariant {
         FloatKernelVariant(rawValue: Int32(tern_float_variant_best().rawValue)) ?? .scalar
     }

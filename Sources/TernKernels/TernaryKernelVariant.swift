@@ -5,7 +5,7 @@ import CTernary
 public enum KernelVariant: String, Sendable, CaseIterable {
     case scalar, avx2, avx512vnni, neon, neonDotprod
 
-    /// The fastest variant this CPU runs.
+    /// The fastest variant this CPU runs, as the calling thread's `KernelClass` allows.
     public static var best: KernelVariant { KernelVariant(raw: tern_variant_best()) }
 
     /// Variants this CPU can run (scalar always).

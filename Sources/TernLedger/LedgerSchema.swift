@@ -14,7 +14,13 @@ enum LedgerSchema {
         migrator.registerMigration("v2-blobs", migrate: createBlobTables)
         migrator.registerMigration("v2-receipts", migrate: recreateReceiptTables)
         migrator.registerMigration("v3-revocations", migrate: addRevocations)
+        migrator.registerMigration("v3-profile-kernel-class", migrate: addProfileKernelClass)
         return migrator
+    }
+
+    /// Profile schema 2 names the node's kernel class; rows stored before it say "" (unknown).
+    private static func addProfileKernelClass(_ db: Database) throws {
+        try db.alter(table: "profiles") { t in t.add(column: "kernel_class", .text).notNull().defaults(to: "") }
     }
 
     /// Peers, their newest hardware profile, and the log of membership state changes.

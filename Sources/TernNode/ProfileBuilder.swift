@@ -1,4 +1,5 @@
 import Foundation
+import TernKernels
 import TernLedger
 import TernMesh
 
@@ -8,7 +9,8 @@ public enum ProfileBuilder {
     public static func profile(
         for node: NodeID, version: UInt64, hardware: DetectedHardware,
         ternaryGOPS: Double = 0, memoryGBPerSecond: Double = 0,
-        modelHashes: [[UInt8]] = [], adapterHashes: [[UInt8]] = []
+        modelHashes: [[UInt8]] = [], adapterHashes: [[UInt8]] = [],
+        kernelClass: KernelClass = .native
     ) -> HardwareProfile {
         let load = hardware.logicalCores > 0 ? hardware.load.one / Double(hardware.logicalCores) * 100 : 0
         return HardwareProfile(
@@ -23,7 +25,8 @@ public enum ProfileBuilder {
             deviceClass: hardware.deviceClass,
             ternaryGOPS: ternaryGOPS, memoryGBPerSecond: memoryGBPerSecond,
             modelHashes: modelHashes, adapterHashes: adapterHashes,
-            loadPercent: UInt8(min(100, max(0, Int(load.rounded())))))
+            loadPercent: UInt8(min(100, max(0, Int(load.rounded())))),
+            kernelClass: kernelClass.name)
     }
 
     /// The ledger row for a verified, signed profile.
@@ -36,7 +39,7 @@ public enum ProfileBuilder {
             nodeID: p.nodeID.hex, version: Int64(clamping: p.profileVersion),
             signedBytes: Data(signed.encodedProfile + signed.signature),
             deviceClass: p.deviceClass.name, cores: Int(p.cores),
-            ramBytes: Int64(clamping: p.ramTotalBytes), isa: p.isaFeatures, gpusJSON: gpusJSON,
-            gops: p.ternaryGOPS > 0 ? p.ternaryGOPS : nil, receivedAt: receivedAt)
+            ramBytes: Int64(clamping: p.ramTotalBytes), isa: p.isaFeatures, kernelClass: p.kernelClass,
+            gpusJSON: gpusJSON, gops: p.ternaryGOPS > 0 ? p.ternaryGOPS : nil, receivedAt: receivedAt)
     }
 }

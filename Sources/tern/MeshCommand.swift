@@ -37,13 +37,14 @@ struct MeshCommand: AsyncParsableCommand {
                 print(String(decoding: try ControlJSON.encoder.encode(peers), as: UTF8.self))
                 return
             }
-            var table = TablePrinter("ID", "ADDRESS", "STATE", "CLASS", "CORES", "RAM", "ISA", "GPUS", "GOPS", "LAST SEEN")
+            var table = TablePrinter("ID", "ADDRESS", "STATE", "CLASS", "CORES", "RAM", "ISA", "KERNELS", "GPUS", "GOPS", "LAST SEEN")
             for p in peers {
                 table.add([
                     p.fingerprint, p.address, p.state, p.deviceClass ?? "-",
                     p.cores.map(String.init) ?? "-",
                     p.ramBytes.map { String(format: "%.1f GiB", Double($0) / 1_073_741_824) } ?? "-",
                     p.isa.isEmpty ? "-" : p.isa.joined(separator: ","),
+                    p.kernelClass ?? "-",
                     p.gpus.isEmpty ? "-" : p.gpus.joined(separator: ","),
                     p.gops.map { String(format: "%.0f", $0) } ?? "-",
                     p.lastSeen.map { String(format: "%.0fs ago", -$0.timeIntervalSinceNow) } ?? "-",

@@ -17,7 +17,7 @@ private func floats(_ bytes: [UInt8]) -> [Float] {
 private let fixtureNames: [BlockQuantFormat: String] = [.q8_0: "q8_0", .q4_0: "q4_0", .q4_1: "q4_1", .q4_K: "q4_k", .q6_K: "q6_k"]
 
 /// Random but valid blocks: random code bytes, small finite f16 scales.
-private func randomBlocks(_ format: BlockQuantFormat, rows: Int, cols: Int, rng: inout KernelTestRandom) throws -> [UInt8] {
+func randomBlocks(_ format: BlockQuantFormat, rows: Int, cols: Int, rng: inout KernelTestRandom) throws -> [UInt8] {
     let blocks = rows * cols / format.blockElements
     var bytes = (0..<(blocks * format.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     let scaleOffsets: [Int] = switch format {

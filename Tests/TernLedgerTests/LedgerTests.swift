@@ -18,7 +18,7 @@ import Testing
 
     func profile(_ id: String, version: Int64, cores: Int = 8) -> ProfileRecord {
         ProfileRecord(nodeID: id, version: version, signedBytes: Data([1, 2, UInt8(version)]), deviceClass: "server",
-                      cores: cores, ramBytes: 64 << 30, isa: ["avx2", "avx512f"], gpusJSON: "[]", gops: 12.5,
+                      cores: cores, ramBytes: 64 << 30, isa: ["avx2", "avx512f"], kernelClass: "avx512", gpusJSON: "[]", gops: 12.5,
                       receivedAt: t0)
     }
 
@@ -73,6 +73,7 @@ import Testing
         let stored = try #require(try ledger.profile(nodeID: "cc"))
         #expect(stored == profile("cc", version: 3, cores: 32))
         #expect(stored.isa == ["avx2", "avx512f"])
+        #expect(stored.kernelClass == "avx512")
     }
 
     @Test func peerListingPutsLivePeersFirstWithTheirProfiles() throws {

@@ -37,7 +37,7 @@ func sampleProfile(for node: NodeID, version: UInt64) -> HardwareProfile {
                     isaFeatures: ["neon", "dotprod", "i8mm"], ramTotalBytes: 32 << 30, ramAvailableBytes: 20 << 30,
                     gpus: [.init(vendor: "Apple", name: "M2 Pro GPU", memoryBytes: 32 << 30)], deviceClass: .laptop,
                     ternaryGOPS: 123.25, memoryGBPerSecond: 200, modelHashes: [[UInt8](repeating: 7, count: 32)],
-                    adapterHashes: [], loadPercent: 40)
+                    adapterHashes: [], loadPercent: 40, kernelClass: "neon")
 }
 
 extension Array where Element == SWIMDirective {

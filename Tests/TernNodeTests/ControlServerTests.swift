@@ -15,7 +15,7 @@ private struct FixedHandler: ControlHandler {
     func peers() async -> [PeerRow] {
         [PeerRow(nodeID: "cd", fingerprint: "cd34", address: "127.0.0.1:2", state: "alive",
                  incarnation: 1, deviceClass: "server", cores: 2, ramBytes: 1 << 30,
-                 isa: ["avx2"], gpus: [], gops: 12.5, lastSeen: Date(timeIntervalSince1970: 1_000_000))]
+                 isa: ["avx2"], kernelClass: "avx2", gpus: [], gops: 12.5, lastSeen: Date(timeIntervalSince1970: 1_000_000))]
     }
     func join(address: String) async throws -> JoinReply {
         JoinReply(message: "joining \(address)")
@@ -54,6 +54,7 @@ private struct FixedHandler: ControlHandler {
             #expect(status.incarnation == 3 && status.membersAlive == 2)
             let peers = try await client.peers()
             #expect(peers.first?.gops == 12.5)
+            #expect(peers.first?.kernelClass == "avx2")
             #expect(peers.first?.lastSeen == Date(timeIntervalSince1970: 1_000_000))
             #expect(try await client.join(address: "127.0.0.1:9").message == "joining 127.0.0.1:9")
         }

@@ -142,7 +142,8 @@ import Glibc
                 let profile = HardwareProfile(
                     nodeID: stranger.nodeID, profileVersion: UInt64(batch * 4 + index + 1), cpuModel: "Sybil 9000", cores: 64,
                     isaFeatures: ["avx2"], ramTotalBytes: 1 << 40, ramAvailableBytes: 1 << 40, gpus: [], deviceClass: .server,
-                    ternaryGOPS: 9_000, memoryGBPerSecond: 900, modelHashes: [], adapterHashes: [], loadPercent: 0)
+                    ternaryGOPS: 9_000, memoryGBPerSecond: 900, modelHashes: [], adapterHashes: [], loadPercent: 0,
+                    kernelClass: "avx2")
                 return try SignedProfile(profile: profile, signer: stranger)
             }
             try await attacker.send(attacker.envelope(profiles: profiles), to: targets)

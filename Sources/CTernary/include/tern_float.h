@@ -32,7 +32,7 @@ typedef enum { TERN_F32 = 0, TERN_F16 = 1, TERN_BF16 = 30 } tern_float_type;
 
 /// 1 when `variant` can run on this CPU and build (TERN_FV_AUTO always can).
 int tern_float_variant_supported(tern_float_variant variant);
-/// The concrete variant TERN_FV_AUTO resolves to.
+/// The concrete variant TERN_FV_AUTO resolves to on the calling thread.
 tern_float_variant tern_float_variant_best(void);
 
 // ---- conversions (IEEE round-to-nearest-even; NaN stays NaN) ----
@@ -48,7 +48,8 @@ void tern_f32_to_bf16_row(const float *src, uint16_t *dst, size_t n);
 // ---- matrix products; W is row-major out×in as stored in GGUF ----
 /// Y[n×out] = X[n×in] · Wᵀ. Work is split over blocks of W rows; bit-identical for any
 /// thread count. With BF16 weights the AVX-512 variant uses vdpbf16ps where the CPU has
-/// it, which rounds X to BF16 first (as ggml does).
+/// it (and the thread's override allows it, see tern_cpu.h), which rounds X to BF16 first
+/// (as ggml does).
 int tern_gemm_f(tern_pool *pool, tern_float_variant variant, tern_float_type wtype,
                 const float *x, size_t n, size_t in, const void *w, size_t out, float *y);
 /// DX[n×in] = G[n×out] · W: the product with the transposed weights, i.e. the gradient

@@ -23,6 +23,7 @@ int tern_pool_threads(const tern_pool *pool);
 /// Runs fn(ctx, task, thread) for every task in [0, n_tasks) and returns when all are
 /// done. Runs are serialized: a pool executes one run at a time (callers from several
 /// threads are safe, they wait for each other). `pool` may be NULL: runs on the caller.
+/// Workers run the tasks under the caller's kernel class override (tern_cpu.h).
 void tern_pool_run(tern_pool *pool, int n_tasks, tern_task_fn fn, void *ctx);
 
 #ifdef __cplusplus

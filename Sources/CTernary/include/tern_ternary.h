@@ -93,7 +93,8 @@ typedef enum {
 } tern_variant;
 
 int tern_variant_available(tern_variant v);
-/// The fastest variant this CPU runs.
+/// The fastest variant this CPU runs, within the calling thread's kernel class override
+/// (tern_cpu.h). Every variant gives the same bits; the override keeps it in step anyway.
 tern_variant tern_variant_best(void);
 
 typedef struct {

@@ -13,13 +13,15 @@ public struct ProfileRecord: LedgerRecord, Equatable {
     public var cores: Int
     public var ramBytes: Int64
     public var isa: [String]
+    /// The node's kernel class name ("" when unknown).
+    public var kernelClass: String
     public var gpusJSON: String
     public var gops: Double?
     public var receivedAt: Date
 
     public init(
         nodeID: String, version: Int64, signedBytes: Data, deviceClass: String, cores: Int,
-        ramBytes: Int64, isa: [String], gpusJSON: String, gops: Double?, receivedAt: Date
+        ramBytes: Int64, isa: [String], kernelClass: String = "", gpusJSON: String, gops: Double?, receivedAt: Date
     ) {
         self.nodeID = nodeID
         self.version = version
@@ -28,13 +30,14 @@ public struct ProfileRecord: LedgerRecord, Equatable {
         self.cores = cores
         self.ramBytes = ramBytes
         self.isa = isa
+        self.kernelClass = kernelClass
         self.gpusJSON = gpusJSON
         self.gops = gops
         self.receivedAt = receivedAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case nodeID = "nodeId", version, signedBytes, deviceClass, cores, ramBytes, isa
+        case nodeID = "nodeId", version, signedBytes, deviceClass, cores, ramBytes, isa, kernelClass
         case gpusJSON = "gpusJson", gops, receivedAt
     }
 }

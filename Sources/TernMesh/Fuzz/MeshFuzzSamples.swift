@@ -33,8 +33,8 @@ public enum MeshFuzzSamples {
         ]
     }
 
-    /// A typical laptop, a profile as empty as the sanity checks allow (one core), a large GPU server near the size limits and a
-    /// phone whose CPU name is not ASCII.
+    /// A typical laptop, a profile as empty as the sanity checks allow (one core), a large GPU server near the size limits
+    /// (with a kernel class this build does not know) and a phone whose CPU name is not ASCII.
     public static var profiles: [HardwareProfile] {
         func hash(_ byte: UInt8) -> [UInt8] { [UInt8](repeating: byte, count: HardwareProfile.hashByteCount) }
         let h100 = HardwareProfile.GPU(vendor: "NVIDIA", name: "H100 80GB HBM3", memoryBytes: 80 << 30)
@@ -43,20 +43,21 @@ public enum MeshFuzzSamples {
                             isaFeatures: ["neon", "dotprod", "i8mm"], ramTotalBytes: 32 << 30, ramAvailableBytes: 20 << 30,
                             gpus: [.init(vendor: "Apple", name: "M2 Pro GPU", memoryBytes: 32 << 30)], deviceClass: .laptop,
                             ternaryGOPS: 123.25, memoryGBPerSecond: 200, modelHashes: [hash(7)], adapterHashes: [],
-                            loadPercent: 40),
+                            loadPercent: 40, kernelClass: "neon"),
             HardwareProfile(nodeID: bob.nodeID, profileVersion: 0, cpuModel: "", cores: 1, isaFeatures: [],
                             ramTotalBytes: 0, ramAvailableBytes: 0, gpus: [], deviceClass: .server, ternaryGOPS: 0,
-                            memoryGBPerSecond: 0, modelHashes: [], adapterHashes: [], loadPercent: 0),
+                            memoryGBPerSecond: 0, modelHashes: [], adapterHashes: [], loadPercent: 0, kernelClass: ""),
             HardwareProfile(nodeID: carol.nodeID, profileVersion: .max, cpuModel: "AMD EPYC 9654 96-Core Processor",
                             cores: 192, isaFeatures: ["sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vnni"],
                             ramTotalBytes: 1536 << 30, ramAvailableBytes: 768 << 30,
                             gpus: Array(repeating: h100, count: HardwareProfile.maxGPUs), deviceClass: .desktop,
                             ternaryGOPS: 4096.5, memoryGBPerSecond: 460.8, modelHashes: (1...4).map(hash),
-                            adapterHashes: [hash(0xA1), hash(0xA2)], loadPercent: 100),
+                            adapterHashes: [hash(0xA1), hash(0xA2)], loadPercent: 100,
+                            kernelClass: "avx10.2-512-bf16-vnni-amx-fp16"),
             HardwareProfile(nodeID: dave.nodeID, profileVersion: 42, cpuModel: "Kryo™ Prime (Snapdragon 8 Gen 3)", cores: 8,
                             isaFeatures: ["neon"], ramTotalBytes: 12 << 30, ramAvailableBytes: 1 << 30, gpus: [],
                             deviceClass: .phoneClass, ternaryGOPS: 3.5e-3, memoryGBPerSecond: 51.2,
-                            modelHashes: [], adapterHashes: [hash(0xEE)], loadPercent: 99),
+                            modelHashes: [], adapterHashes: [hash(0xEE)], loadPercent: 99, kernelClass: "neon"),
         ]
     }
 

@@ -2,7 +2,7 @@
 /// A node republishes it with a higher `profileVersion` when something changes (load,
 /// models held); receivers keep the newest version per node.
 public struct HardwareProfile: Equatable, Sendable {
-    public static let schemaVersion: UInt8 = 1
+    public static let schemaVersion: UInt8 = 2
     /// Largest canonical encoding: a signed profile must fit beside a SWIM message in one
     /// datagram.
     public static let maxEncodedBytes = 900
@@ -15,7 +15,7 @@ public struct HardwareProfile: Equatable, Sendable {
     public static let maxGPUMemoryBytes: UInt64 = 1 << 42    // 4 TiB
     public static let maxTernaryGOPS = 1_000_000.0           // 1 POPS
     public static let maxMemoryGBPerSecond = 100_000.0
-    /// Longest CPU model or GPU name, and longest ISA feature name, in UTF-8 bytes.
+    /// Longest CPU model or GPU name, and longest ISA feature or kernel class name, in UTF-8 bytes.
     public static let maxNameBytes = 128
     public static let maxFeatureBytes = 32
 
@@ -50,11 +50,15 @@ public struct HardwareProfile: Equatable, Sendable {
     public var adapterHashes: [[UInt8]]
     /// Current load, 0…100 percent.
     public var loadPercent: UInt8
+    /// The node's kernel class (TernKernels' `KernelClass` name, e.g. "avx512-bf16-vnni"):
+    /// nodes of one class train bit-identically, so a dispatcher knows whether it can
+    /// re-execute this node's work and compare bytes. Empty means unknown.
+    public var kernelClass: String
 
     public init(nodeID: NodeID, profileVersion: UInt64, cpuModel: String, cores: UInt16, isaFeatures: [String],
                 ramTotalBytes: UInt64, ramAvailableBytes: UInt64, gpus: [GPU], deviceClass: DeviceClass,
                 ternaryGOPS: Double, memoryGBPerSecond: Double, modelHashes: [[UInt8]], adapterHashes: [[UInt8]],
-                loadPercent: UInt8) {
+                loadPercent: UInt8, kernelClass: String) {
         self.nodeID = nodeID
         self.profileVersion = profileVersion
         self.cpuModel = cpuModel
@@ -69,6 +73,7 @@ public struct HardwareProfile: Equatable, Sendable {
         self.modelHashes = modelHashes
         self.adapterHashes = adapterHashes
         self.loadPercent = loadPercent
+        self.kernelClass = kernelClass
     }
 
     /// The canonical encoding (docs/protocol.md). Throws if a field breaks a limit, so an
@@ -99,6 +104,7 @@ public struct HardwareProfile: Equatable, Sendable {
             for hash in hashes { writer.fixed(hash) }
         }
         writer.u8(loadPercent)
+        writer.string(kernelClass)
         guard writer.bytes.count <= Self.maxEncodedBytes else {
             throw .tooLong(field: "hardware profile", length: writer.bytes.count, limit: Self.maxEncodedBytes)
         }
@@ -139,6 +145,7 @@ public struct HardwareProfile: Equatable, Sendable {
         modelHashes = hashLists[0]
         adapterHashes = hashLists[1]
         loadPercent = try reader.u8("load percent")
+        kernelClass = try reader.string("kernel class", maxBytes: Self.maxFeatureBytes)
         try reader.expectEnd()
         try validate()
     }
@@ -171,9 +178,15 @@ public struct HardwareProfile: Equatable, Sendable {
             guard feature.utf8.count <= Self.maxFeatureBytes else {
                 throw .tooLong(field: "isa feature", length: feature.utf8.count, limit: Self.maxFeatureBytes)
             }
-            guard !feature.isEmpty, feature.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            guard !feature.isEmpty, Self.isVisibleASCII(feature) else {
                 throw .invalidValue(field: "isa feature (not printable ASCII)", value: 0)
             }
+        }
+        guard kernelClass.utf8.count <= Self.maxFeatureBytes else {
+            throw .tooLong(field: "kernel class", length: kernelClass.utf8.count, limit: Self.maxFeatureBytes)
+        }
+        guard Self.isVisibleASCII(kernelClass) else {
+            throw .invalidValue(field: "kernel class (not printable ASCII)", value: 0)
         }
         for hash in modelHashes + adapterHashes where hash.count != Self.hashByteCount {
             throw .invalidValue(field: "content hash length", value: UInt64(hash.count))
@@ -187,6 +200,11 @@ extension HardwareProfile {
         text.unicodeScalars.allSatisfy {
             $0.properties.generalCategory != .control && $0.properties.generalCategory != .format
         }
+    }
+
+    /// Printable ASCII without spaces: names a program matches on (ISA features, kernel class).
+    static func isVisibleASCII(_ text: String) -> Bool {
+        text.utf8.allSatisfy { (0x21...0x7E).contains($0) }
     }
 }
 

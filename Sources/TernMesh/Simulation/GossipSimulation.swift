@@ -283,7 +283,7 @@ private struct Network {
             nodeID: ids[owner], profileVersion: version, cpuModel: "AMD EPYC 9654 96-Core Processor", cores: 96,
             isaFeatures: ["avx2", "avx512f", "avx512bw", "avx512vnni"], ramTotalBytes: 384 << 30, ramAvailableBytes: 300 << 30,
             gpus: [], deviceClass: .server, ternaryGOPS: 812.5, memoryGBPerSecond: 460.8,
-            modelHashes: [Array(repeating: 0xAB, count: 32)], adapterHashes: [], loadPercent: 12)
+            modelHashes: [Array(repeating: 0xAB, count: 32)], adapterHashes: [], loadPercent: 12, kernelClass: "avx512-vnni")
         guard let signed = try? SignedProfile(profile: profile, signer: UnsignedSimulationSigner(nodeID: ids[owner])) else { return }
         var eligible = Set(live)
         eligible.remove(owner)

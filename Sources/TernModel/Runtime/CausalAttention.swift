@@ -56,7 +56,7 @@ final class CausalAttention {
                 heads: heads, group: heads / kvHeads, headDimension: headDimension,
                 keys: cache.keys(layer: layer, head: 0), values: cache.values(layer: layer, head: 0),
                 headStride: capacity * headDimension, scratch: scratch.baseAddress!, floatsPerThread: floatsPerThread,
-                failure: failurePointer)
+                variant: tern_float_variant_best(), failure: failurePointer)
             withUnsafeMutablePointer(to: &job) { jobPointer in
                 tern_pool_run(pool?.raw, Int32(kvHeads * chunks), { context, task, thread in
                     context!.assumingMemoryBound(to: AttentionJob.self).pointee.run(task: Int(task), thread: Int(thread))
@@ -79,6 +79,8 @@ private struct AttentionJob {
     let headStride: Int
     let scratch: UnsafeMutablePointer<Float>
     let floatsPerThread: Int
+    /// Resolved on the calling thread, so tasks use its kernel class (`KernelClass`).
+    let variant: tern_float_variant
     let failure: UnsafeMutablePointer<Int32>
 
     /// Rows of the task's matrices are (token i, group member g) at i · group + g.
@@ -101,14 +103,14 @@ private struct AttentionJob {
             }
         }
         let ok = Int32(TERN_FV_OK)
-        var status = tern_gemm_f(nil, TERN_FV_AUTO, TERN_F32, q, rows, d, keys + kvHead * headStride, visible, scores)
+        var status = tern_gemm_f(nil, variant, TERN_F32, q, rows, d, keys + kvHead * headStride, visible, scores)
         // Token i sees keys 0...start+first+i, the same for each of its group's rows.
         for r in 0..<rows where status == ok {
             let row = scores + r * visible
-            status = tern_softmax(TERN_FV_AUTO, row, 1, visible, start + first + r / group, row)
+            status = tern_softmax(variant, row, 1, visible, start + first + r / group, row)
         }
         if status == ok {
-            status = tern_gemm_t_f(nil, TERN_FV_AUTO, TERN_F32, scores, rows, visible, values + kvHead * headStride, d, o)
+            status = tern_gemm_t_f(nil, variant, TERN_F32, scores, rows, visible, values + kvHead * headStride, d, o)
         }
         if status != ok {
             failure.pointee = status

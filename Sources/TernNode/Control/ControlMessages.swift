@@ -41,17 +41,19 @@ public struct PeerRow: Codable, Sendable, Equatable {
     public var cores: Int?
     public var ramBytes: UInt64?
     public var isa: [String]
+    /// The peer's kernel class (nil when unknown): peers of one class train bit-identically.
+    public var kernelClass: String?
     public var gpus: [String]
     public var gops: Double?
     public var lastSeen: Date?
 
     public init(nodeID: String, fingerprint: String, address: String, state: String,
                 incarnation: UInt64, deviceClass: String? = nil, cores: Int? = nil,
-                ramBytes: UInt64? = nil, isa: [String] = [], gpus: [String] = [],
+                ramBytes: UInt64? = nil, isa: [String] = [], kernelClass: String? = nil, gpus: [String] = [],
                 gops: Double? = nil, lastSeen: Date? = nil) {
         self.nodeID = nodeID; self.fingerprint = fingerprint; self.address = address
         self.state = state; self.incarnation = incarnation; self.deviceClass = deviceClass
-        self.cores = cores; self.ramBytes = ramBytes; self.isa = isa; self.gpus = gpus
+        self.cores = cores; self.ramBytes = ramBytes; self.isa = isa; self.kernelClass = kernelClass; self.gpus = gpus
         self.gops = gops; self.lastSeen = lastSeen
     }
 }

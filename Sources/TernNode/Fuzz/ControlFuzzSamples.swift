@@ -29,7 +29,7 @@ enum ControlFuzzSamples {
         let peers = [
             PeerRow(nodeID: String(repeating: "cd", count: 32), fingerprint: "fedcba9876543210", address: "10.0.0.5:7946",
                     state: "alive", incarnation: 0, deviceClass: "laptop", cores: 12, ramBytes: 32 << 30,
-                    isa: ["neon", "dotprod"], gpus: ["Apple M2 Pro GPU"], gops: 123.25, lastSeen: seenAt),
+                    isa: ["neon", "dotprod"], kernelClass: "neon", gpus: ["Apple M2 Pro GPU"], gops: 123.25, lastSeen: seenAt),
             PeerRow(nodeID: String(repeating: "ef", count: 32), fingerprint: "0011223344556677", address: "[::1]:7946",
                     state: "suspect", incarnation: 9),
         ]

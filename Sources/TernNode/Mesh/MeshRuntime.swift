@@ -404,6 +404,7 @@ public actor MeshRuntime {
                 state: peer.state.rawValue, incarnation: UInt64(max(0, peer.incarnation)),
                 deviceClass: profile?.deviceClass, cores: profile?.cores,
                 ramBytes: profile.map { UInt64(max(0, $0.ramBytes)) }, isa: profile?.isa ?? [],
+                kernelClass: profile.flatMap { $0.kernelClass.isEmpty ? nil : $0.kernelClass },
                 gpus: profile.map(Self.gpuNames) ?? [], gops: profile?.gops,
                 lastSeen: max(heard ?? peer.lastSeen, peer.lastSeen))
         }

@@ -44,15 +44,16 @@ public final class AttentionGradient {
         let threadScratch = scratch.buffer("attention.thread", count: (pool?.threadCount ?? 1) * perThread).baseAddress!
         let qBase = q.baseAddress!, outBase = out.baseAddress!
         let failures = TaskFailures(count: kvHeads * chunks)
+        let variant = tern_float_variant_best()  // on this thread: its kernel class
         PoolTasks.run(pool, tasks: kvHeads * chunks) { task, thread in
             let kvHead = task / chunks, first = (task % chunks) * c
             let count = min(c, n - first), rows = count * g, visible = first + count
             let qs = threadScratch + thread * perThread, o = qs + rowsMax * d, p = o + rowsMax * d
             let kh = keys + kvHead * n * d, vh = values + kvHead * n * d
             gatherRows(qBase, first: first, count: count, kvHead: kvHead, scale: scale, into: qs)
-            var status = tern_gemm_f(nil, TERN_FV_AUTO, TERN_F32, qs, rows, d, kh, visible, p)
-            if status == kernelOK { status = causalSoftmax(p, rows: rows, visible: visible, first: first) }
-            if status == kernelOK { status = tern_gemm_t_f(nil, TERN_FV_AUTO, TERN_F32, p, rows, visible, vh, d, o) }
+            var status = tern_gemm_f(nil, variant, TERN_F32, qs, rows, d, kh, visible, p)
+            if status == kernelOK { status = causalSoftmax(p, rows: rows, visible: visible, first: first, variant: variant) }
+            if status == kernelOK { status = tern_gemm_t_f(nil, variant, TERN_F32, p, rows, visible, vh, d, o) }
             guard status == kernelOK else { return failures.record(status, at: task) }
             scatterRows(o, first: first, count: count, kvHead: kvHead, scale: 1, into: outBase)
         }
@@ -84,6 +85,7 @@ public final class AttentionGradient {
         let threadScratch = scratch.buffer("attention.thread", count: (pool?.threadCount ?? 1) * perThread).baseAddress!
         let qBase = q.baseAddress!, gBase = gOut.baseAddress!, dqBase = dq.baseAddress!
         let failures = TaskFailures(count: kvHeads * chunks)
+        let variant = tern_float_variant_best()  // on this thread: its kernel class
         PoolTasks.run(pool, tasks: kvHeads * chunks) { task, thread in
             let kvHead = task / chunks, chunk = task % chunks, first = chunk * c
             let count = min(c, n - first), rows = count * g, visible = first + count
@@ -93,9 +95,9 @@ public final class AttentionGradient {
             let partial = (kvHead * partialRows + partialOffsets[chunk]) * d
             gatherRows(qBase, first: first, count: count, kvHead: kvHead, scale: scale, into: qs)
             gatherRows(gBase, first: first, count: count, kvHead: kvHead, scale: 1, into: gRows)
-            var status = tern_gemm_f(nil, TERN_FV_AUTO, TERN_F32, qs, rows, d, kh, visible, p)
-            if status == kernelOK { status = causalSoftmax(p, rows: rows, visible: visible, first: first) }
-            if status == kernelOK { status = tern_gemm_f(nil, TERN_FV_AUTO, TERN_F32, gRows, rows, d, vh, visible, ds) }
+            var status = tern_gemm_f(nil, variant, TERN_F32, qs, rows, d, kh, visible, p)
+            if status == kernelOK { status = causalSoftmax(p, rows: rows, visible: visible, first: first, variant: variant) }
+            if status == kernelOK { status = tern_gemm_f(nil, variant, TERN_F32, gRows, rows, d, vh, visible, ds) }
             guard status == kernelOK else { return failures.record(status, at: task) }
             // dS = P⊙(dP − Σ P⊙dP) in place of dP (P is exactly 0 past the causal limit).
             for r in 0..<rows {
@@ -104,14 +106,14 @@ public final class AttentionGradient {
                 for j in 0..<visible { weighted += pRow[j] * dRow[j] }
                 for j in 0..<visible { dRow[j] = pRow[j] * (dRow[j] - weighted) }
             }
-            status = tern_gemm_t_f(nil, TERN_FV_AUTO, TERN_F32, ds, rows, visible, kh, d, dqRows)
+            status = tern_gemm_t_f(nil, variant, TERN_F32, ds, rows, visible, kh, d, dqRows)
             if status == kernelOK {
                 Self.transpose(ds, rows: rows, cols: visible, into: transposed)
-                status = tern_gemm_t_f(nil, TERN_FV_AUTO, TERN_F32, transposed, visible, rows, qs, d, partialK + partial)
+                status = tern_gemm_t_f(nil, variant, TERN_F32, transposed, visible, rows, qs, d, partialK + partial)
             }
             if status == kernelOK {
                 Self.transpose(p, rows: rows, cols: visible, into: transposed)
-                status = tern_gemm_t_f(nil, TERN_FV_AUTO, TERN_F32, transposed, visible, rows, gRows, d, partialV + partial)
+                status = tern_gemm_t_f(nil, variant, TERN_F32, transposed, visible, rows, gRows, d, partialV + partial)
             }
             guard status == kernelOK else { return failures.record(status, at: task) }
             scatterRows(dqRows, first: first, count: count, kvHead: kvHead, scale: scale, into: dqBase)
@@ -179,10 +181,11 @@ public final class AttentionGradient {
     }
 
     /// Row r (token first + r/g) keeps keys 0...first + r/g.
-    private func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, visible: Int, first: Int) -> Int32 {
+    private func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, visible: Int, first: Int,
+                               variant: tern_float_variant) -> Int32 {
         for r in 0..<rows {
             let row = scores + r * visible
-            let status = tern_softmax(TERN_FV_AUTO, row, 1, visible, first + r / group, row)
+            let status = tern_softmax(variant, row, 1, visible, first + r / group, row)
             if status != kernelOK { return status }
         }
         return kernelOK
