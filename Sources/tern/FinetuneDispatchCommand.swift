@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TernModel
 import TernNode
+import TernTasks
 
 /// `tern finetune …`: train here (`local`, the default), or dispatch a fine-tune that the
 /// mesh shares and follow it.
@@ -139,6 +140,8 @@ struct FinetuneCommand: AsyncParsableCommand {
             for check in status.checks ?? [] {
                 out += "  check: round \(check.round + 1) shard \(check.shard) of \(check.worker.prefix(16)) "
                     + (check.matched ? "matched" : "MISMATCH" + (check.firstDivergentStep.map { " from step \($0)" } ?? ""))
+                    + (check.kernelClass.map { " in \($0)" } ?? "")
+                    + (check.relativeDifference.map { String(format: ", update off by %.2g (tolerance %.0g)", $0, UpdateComparison.defaultTolerance) } ?? "")
                     + String(format: " (%.1f s)\n", check.seconds)
             }
             if !status.banned.isEmpty { out += "  banned: \(status.banned.map { String($0.prefix(16)) }.joined(separator: ", "))\n" }

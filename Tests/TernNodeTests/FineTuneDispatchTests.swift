@@ -4,6 +4,8 @@ import Testing
 import TernMesh
 import TernModel
 import TernNode
+import TernKernels
+import TernLedger
 import TernTasks
 
 /// A distributed fine-tune of the tiny model between task planes in one process: rounds of
@@ -49,19 +51,31 @@ import TernTasks
     }
 
     /// A worker that cheats mid-job and keeps its step hashes consistent is caught only by the
-    /// re-execution, which names the step where the runs parted; its credit for the task is
-    /// taken back.
+    /// re-execution: in its own kernel class (published in its profile) the adapters must
+    /// match bit for bit, and the step hashes name the step where the runs parted. Its credit
+    /// for the task is taken back.
     @Test func aWorkerThatFalsifiesItsUpdateIsBannedAndLeftOut() async throws {
-        let (outcome, dispatcher, cheat) = try await dispatch(withCheat: .perturbUpdate)
+        let (outcome, dispatcher, cheat) = try await dispatch(withCheat: .perturbUpdate, publishKernelClass: true)
         #expect(outcome.bannedWorkers == [cheat])
         #expect(outcome.rounds.allSatisfy { !$0.workers.contains(cheat) })
         #expect(dispatcher.plane.counts["finetune.mismatch"] == 1)
         let failed = outcome.checks.filter { !$0.matched }
         #expect(failed.count == 1 && failed[0].worker == cheat && failed[0].firstDivergentStep == 1, "\(outcome.checks)")
+        #expect(failed.first?.kernelClass == KernelClass.native.name && failed.first?.relativeDifference == nil)
         let credit = try #require(try dispatcher.ledger.credits().first { $0.nodeID == cheat })
         #expect(credit.jobsRevoked == 1 && credit.jobsAccepted == 0 && credit.tokensAccepted == 0, "\(credit)")
         let receipts = try dispatcher.ledger.receipts().filter { $0.workerNodeID == cheat }
         #expect(receipts.count == 1 && receipts[0].revokedReason != nil)
+    }
+
+    /// A worker whose kernel class this node cannot run (here: none published) is held to the
+    /// tolerance on its update; the honest ones pass it, the cheat does not.
+    @Test func withoutAClassInCommonTheUpdateIsHeldToTheTolerance() async throws {
+        let (outcome, _, cheat) = try await dispatch(withCheat: .perturbUpdate, publishKernelClass: false)
+        #expect(outcome.bannedWorkers == [cheat])
+        #expect(outcome.checks.allSatisfy { $0.relativeDifference != nil && $0.firstDivergentStep == nil }, "\(outcome.checks)")
+        #expect(outcome.checks.allSatisfy { $0.matched == ($0.worker != cheat) }, "\(outcome.checks)")
+        #expect(outcome.checks.filter(\.matched).allSatisfy { $0.relativeDifference == 0 }, "same class here: no rounding difference")
     }
 
     /// A worker whose returned adapter is not the one its signed step chain ends in is refused
@@ -77,8 +91,10 @@ import TernTasks
     }
 
     /// Runs two rounds over two honest workers and one with `fault`; returns the outcome, the
-    /// dispatcher and the cheat's id.
-    private func dispatch(withCheat fault: TrainFault) async throws -> (FineTuneOutcome, InProcessMesh.Node, String) {
+    /// dispatcher and the cheat's id. With `publishKernelClass` the dispatcher knows each
+    /// worker's profile (as gossip would tell it) and so its kernel class.
+    private func dispatch(withCheat fault: TrainFault, publishKernelClass: Bool = true)
+        async throws -> (FineTuneOutcome, InProcessMesh.Node, String) {
         let dispatcher = try await planes.start("dispatcher")
         var liar = TaskPlaneSettings()
         liar.trainFault = fault
@@ -87,6 +103,13 @@ import TernTasks
         // The dispatcher's ledger stays readable after its compute threads stop.
         defer { for node in [dispatcher, cheat] + honest { node.compute.shutDown() } }
         let (model, dataset) = try prepare(dispatcher)
+        if publishKernelClass {
+            for worker in [cheat] + honest {
+                try dispatcher.ledger.storeProfile(ProfileRecord(
+                    nodeID: worker.identity.nodeID.hex, version: 1, signedBytes: Data(), deviceClass: "server", cores: 1,
+                    ramBytes: 1 << 30, isa: [], kernelClass: KernelClass.native.name, gpusJSON: "[]", gops: 1, receivedAt: Date()))
+            }
+        }
         // All three take a shard in the first round, so the cheat's first result is checked.
         let run = try FineTuneDispatcher(plane: dispatcher.plane, request: request(model: model, dataset: dataset, workers: 3),
                                          workers: ([cheat] + honest).map { ($0.identity.nodeID, 1) },

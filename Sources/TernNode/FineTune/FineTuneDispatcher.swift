@@ -89,6 +89,12 @@ public struct FineTuneCheck: Codable, Sendable, Equatable {
     /// worker's report and the re-execution — where the two runs parted.
     public var firstDivergentStep: Int?
     public var seconds: Double
+    /// The kernel class the shard was re-run in: the worker's own when this node can run it
+    /// (then the adapters must match bit for bit), else this node's.
+    public var kernelClass: String?
+    /// Set when the classes differed: `UpdateComparison.relativeDifference` of the two updates,
+    /// held to `UpdateComparison.defaultTolerance`.
+    public var relativeDifference: Double?
 }
 
 /// A shard of the round in progress, as its worker reports steps.
@@ -348,9 +354,11 @@ public actor FineTuneDispatcher {
         post.yield(.resultArrived(round: round, shard: shard, worker: worker, tokens: Int(clamping: outcome.receipt.receipt.tokens)))
     }
 
-    /// Re-runs a shard here, on the compute executor, and compares the adapters bit for bit
-    /// (training is deterministic for fixed inputs on one kernel class). On a mismatch the two
-    /// runs' step hashes show the first step where they parted.
+    /// Re-runs a shard here, on the compute executor, in the worker's kernel class when this
+    /// CPU can run it, and compares the adapters bit for bit (training is deterministic for
+    /// fixed inputs in one kernel class); on a mismatch the two runs' step hashes show the
+    /// first step where they parted. A worker whose class cannot run here (another ISA, or
+    /// none published) is held to `UpdateComparison`'s tolerance on its update instead.
     private func verify(round: Int, shard: Int, worker: String) {
         guard let result = results[shard], result.worker == worker else {
             post.yield(.verified(round: round, shard: shard, worker: worker, matches: false))
@@ -359,17 +367,31 @@ public actor FineTuneDispatcher {
         let (plane, post, modelPath, datasetPath, options, expected) = (plane, post, modelPath, datasetPath, result.options, result.bytes)
         let adapterPath: String? = try? plane.store.path(of: globalBlob)
         let threads = plane.settings.kernelThreads
+        let published = (try? plane.ledger.profile(nodeID: worker))??.kernelClass ?? ""
+        let workerClass = KernelClass(name: published).flatMap { $0.isRunnable ? $0 : nil }
+        let runClass = workerClass ?? KernelClass.native
+        let start = RoundAggregation.vector(global)
         Task {
             let started = ContinuousClock.now
-            var matches = false, firstDivergentStep: Int?
+            var matches = false, firstDivergentStep: Int?, difference: Double?
             do {
                 let again = try await plane.compute.run {
-                    try TrainJob.run(modelPath: modelPath, datasetPath: datasetPath, inputAdapterPath: adapterPath, options: options,
-                                     pool: ThreadPool(threads: threads))
+                    try KernelClass.withCurrent(runClass) {
+                        try TrainJob.run(modelPath: modelPath, datasetPath: datasetPath, inputAdapterPath: adapterPath,
+                                         options: options, pool: ThreadPool(threads: threads))
+                    }
                 }
-                matches = again.adapterBytes == expected
-                if !matches {
-                    firstDivergentStep = Self.firstDivergentStep(reported: result.stepResults, recomputed: again.stepResults)
+                if workerClass != nil {
+                    matches = again.adapterBytes == expected
+                    if !matches {
+                        firstDivergentStep = Self.firstDivergentStep(reported: result.stepResults, recomputed: again.stepResults)
+                    }
+                } else {
+                    let recomputed = try LoRAAdapterFile(file: try GGUFFile(bytes: again.adapterBytes), path: "check").adapter
+                    let measured = UpdateComparison.relativeDifference(
+                        start: start, worker: RoundAggregation.vector(result.adapter), recomputed: RoundAggregation.vector(recomputed))
+                    difference = measured
+                    matches = measured <= UpdateComparison.defaultTolerance
                 }
             } catch {
                 logger.warning("fine-tune check could not re-run a shard", metadata: ["shard": "\(shard)", "error": "\(error)"])
@@ -377,7 +399,8 @@ public actor FineTuneDispatcher {
             let seconds = started.duration(to: .now).inSeconds
             verificationSeconds[shard] = seconds
             checks.append(FineTuneCheck(round: round, shard: shard, worker: worker, matched: matches,
-                                        firstDivergentStep: firstDivergentStep, seconds: seconds))
+                                        firstDivergentStep: firstDivergentStep, seconds: seconds, kernelClass: runClass.name,
+                                        relativeDifference: difference))
             plane.counters.count(matches ? "finetune.verified" : "finetune.mismatch")
             if !matches {
                 logger.notice("fine-tune result failed its check", metadata: [
