@@ -53,6 +53,8 @@ public struct FineTuneScheduler: Codable, Sendable, Equatable {
         case workerAvailable(WorkerCandidate)
         /// The re-execution of a result matched (`true`) or did not.
         case verified(round: Int, shard: Int, worker: String, matches: Bool)
+        /// A worker was caught lying outside its own shards (as the verifier of another's).
+        case misbehaved(String)
         /// The shell refused a result that contradicts itself (its adapter is not the one its
         /// signed step chain ends in): proof of a lie without a re-execution.
         case resultRefused(round: Int, shard: Int, worker: String)
@@ -132,6 +134,10 @@ public struct FineTuneScheduler: Codable, Sendable, Equatable {
                 shards[index].state = .done
                 return closeIfComplete(nowMillis: nowMillis)
             }
+            return ban(worker, nowMillis: nowMillis)
+
+        case let .misbehaved(worker):
+            guard workers[worker]?.banned == false else { return [] }
             return ban(worker, nowMillis: nowMillis)
 
         case let .resultRefused(round, index, worker):

@@ -141,6 +141,7 @@ struct FinetuneCommand: AsyncParsableCommand {
                 out += "  check: round \(check.round + 1) shard \(check.shard) of \(check.worker.prefix(16)) "
                     + (check.matched ? "matched" : "MISMATCH" + (check.firstDivergentStep.map { " from step \($0)" } ?? ""))
                     + (check.kernelClass.map { " in \($0)" } ?? "")
+                    + (check.verifier.map { " by \($0.prefix(16))" } ?? " here")
                     + (check.relativeDifference.map { String(format: ", update off by %.2g (tolerance %.0g)", $0, UpdateComparison.defaultTolerance) } ?? "")
                     + String(format: " (%.1f s)\n", check.seconds)
             }

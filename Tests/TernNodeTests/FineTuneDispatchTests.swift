@@ -78,6 +78,25 @@ import TernTasks
         #expect(outcome.checks.filter(\.matched).allSatisfy { $0.relativeDifference == 0 }, "same class here: no rounding difference")
     }
 
+    /// Once a worker has passed a check, a later check can go to it (idle, same kernel class)
+    /// instead of the dispatcher's own compute.
+    @Test func laterChecksAreRunByAnIdlePeerThatPassedOne() async throws {
+        let dispatcher = try await planes.start("dispatcher")
+        let workers = [try await planes.start("p1"), try await planes.start("p2"), try await planes.start("p3")]
+        defer { for node in [dispatcher] + workers { node.compute.shutDown() } }
+        let (model, dataset) = try prepare(dispatcher)
+        try publishKernelClasses(of: workers, to: dispatcher)
+        var checked = request(model: model, dataset: dataset, workers: 3)
+        checked.verifyRate = 1
+        let run = try FineTuneDispatcher(plane: dispatcher.plane, request: checked, workers: workers.map { ($0.identity.nodeID, 1) },
+                                         logger: Logger(label: "dispatch"))
+        let outcome = try await run.run()
+        #expect(outcome.bannedWorkers.isEmpty && outcome.checks.allSatisfy(\.matched) && outcome.checks.count == 6)
+        #expect(outcome.checks.first?.verifier == nil, "until a worker has passed a check, checks run here")
+        let byPeers = outcome.checks.filter { $0.verifier != nil }
+        #expect(!byPeers.isEmpty && byPeers.allSatisfy { $0.verifier != $0.worker }, "\(outcome.checks)")
+    }
+
     /// A worker whose returned adapter is not the one its signed step chain ends in is refused
     /// before its receipt is countersigned, and banned without a re-execution.
     @Test func aWorkerThatReturnsAnotherAdapterThanItsChainIsRefusedUnchecked() async throws {
@@ -103,18 +122,21 @@ import TernTasks
         // The dispatcher's ledger stays readable after its compute threads stop.
         defer { for node in [dispatcher, cheat] + honest { node.compute.shutDown() } }
         let (model, dataset) = try prepare(dispatcher)
-        if publishKernelClass {
-            for worker in [cheat] + honest {
-                try dispatcher.ledger.storeProfile(ProfileRecord(
-                    nodeID: worker.identity.nodeID.hex, version: 1, signedBytes: Data(), deviceClass: "server", cores: 1,
-                    ramBytes: 1 << 30, isa: [], kernelClass: KernelClass.native.name, gpusJSON: "[]", gops: 1, receivedAt: Date()))
-            }
-        }
+        if publishKernelClass { try publishKernelClasses(of: [cheat] + honest, to: dispatcher) }
         // All three take a shard in the first round, so the cheat's first result is checked.
         let run = try FineTuneDispatcher(plane: dispatcher.plane, request: request(model: model, dataset: dataset, workers: 3),
                                          workers: ([cheat] + honest).map { ($0.identity.nodeID, 1) },
                                          logger: Logger(label: "dispatch"))
         let outcome = try await run.run()
         return (outcome, dispatcher, cheat.identity.nodeID.hex)
+    }
+
+    /// What gossip would have told the dispatcher: each worker's profile, with its kernel class.
+    private func publishKernelClasses(of workers: [InProcessMesh.Node], to dispatcher: InProcessMesh.Node) throws {
+        for worker in workers {
+            try dispatcher.ledger.storeProfile(ProfileRecord(
+                nodeID: worker.identity.nodeID.hex, version: 1, signedBytes: Data(), deviceClass: "server", cores: 1,
+                ramBytes: 1 << 30, isa: [], kernelClass: KernelClass.native.name, gpusJSON: "[]", gops: 1, receivedAt: Date()))
+        }
     }
 }

@@ -95,6 +95,8 @@ public struct FineTuneCheck: Codable, Sendable, Equatable {
     /// Set when the classes differed: `UpdateComparison.relativeDifference` of the two updates,
     /// held to `UpdateComparison.defaultTolerance`.
     public var relativeDifference: Double?
+    /// The peer that re-ran the shard (nil: the dispatcher itself).
+    public var verifier: String?
 }
 
 /// A shard of the round in progress, as its worker reports steps.
@@ -155,6 +157,8 @@ public actor FineTuneDispatcher {
     /// How long each checked shard's re-execution took, this round.
     private var verificationSeconds: [Int: Double] = [:]
     private var progress: [Int: ShardProgress] = [:]
+    /// Peers re-running a shard for a check right now.
+    private var verifying: Set<String> = []
     private var onProgress: @Sendable ([ShardProgress]) -> Void = { _ in }
     private var roundStarted = ContinuousClock.now
     /// Resuming from a checkpoint: the round in progress runs again instead of starting.
@@ -371,8 +375,28 @@ public actor FineTuneDispatcher {
         let workerClass = KernelClass(name: published).flatMap { $0.isRunnable ? $0 : nil }
         let runClass = workerClass ?? KernelClass.native
         let start = RoundAggregation.vector(global)
+        let peer = peerVerifier(for: worker, kernelClass: published)
+        if let peer { verifying.insert(peer.hex) }
+        let (model, dataset, adapter) = (request.model, request.dataset, globalBlob)
         Task {
             let started = ContinuousClock.now
+            // A peer of the worker's class that passed a check itself re-runs the shard; when it
+            // agrees bit for bit the check is done without this node's compute. Anything else
+            // (it failed, or it disagrees) falls back to re-running here, which decides.
+            var remote: [UInt8]?
+            if let peer {
+                defer { verifying.remove(peer.hex) }
+                if let outcome = try? await plane.runTrain(on: peer, model: model, dataset: dataset, adapter: adapter, options: options) {
+                    creditedJobs[peer.hex, default: []].append(Hex.encode(outcome.receipt.receipt.jobID))
+                    remote = outcome.adapter
+                }
+                if remote == expected {
+                    finishCheck(FineTuneCheck(round: round, shard: shard, worker: worker, matched: true, firstDivergentStep: nil,
+                                              seconds: started.duration(to: .now).inSeconds, kernelClass: published,
+                                              relativeDifference: nil, verifier: peer.hex))
+                    return
+                }
+            }
             var matches = false, firstDivergentStep: Int?, difference: Double?
             do {
                 let again = try await plane.compute.run {
@@ -396,19 +420,44 @@ public actor FineTuneDispatcher {
             } catch {
                 logger.warning("fine-tune check could not re-run a shard", metadata: ["shard": "\(shard)", "error": "\(error)"])
             }
-            let seconds = started.duration(to: .now).inSeconds
-            verificationSeconds[shard] = seconds
-            checks.append(FineTuneCheck(round: round, shard: shard, worker: worker, matched: matches,
-                                        firstDivergentStep: firstDivergentStep, seconds: seconds, kernelClass: runClass.name,
-                                        relativeDifference: difference))
-            plane.counters.count(matches ? "finetune.verified" : "finetune.mismatch")
-            if !matches {
-                logger.notice("fine-tune result failed its check", metadata: [
-                    "worker": "\(worker.prefix(16))", "round": "\(round)", "shard": "\(shard)",
-                    "first divergent step": "\(firstDivergentStep.map(String.init) ?? "none")"])
+            if let peer, let remote, matches, remote != expected {
+                // The worker's result stands and the peer's same-class re-run differs: the
+                // verifier lied.
+                logger.notice("fine-tune verifier returned a wrong result", metadata: ["verifier": "\(peer.fingerprint)"])
+                post.yield(.misbehaved(peer.hex))
             }
-            post.yield(.verified(round: round, shard: shard, worker: worker, matches: matches))
+            finishCheck(FineTuneCheck(round: round, shard: shard, worker: worker, matched: matches,
+                                      firstDivergentStep: firstDivergentStep, seconds: started.duration(to: .now).inSeconds,
+                                      kernelClass: runClass.name, relativeDifference: difference, verifier: nil))
         }
+    }
+
+    private func finishCheck(_ check: FineTuneCheck) {
+        verificationSeconds[check.shard] = check.seconds
+        checks.append(check)
+        plane.counters.count(check.matched ? "finetune.verified" : "finetune.mismatch")
+        if !check.matched {
+            logger.notice("fine-tune result failed its check", metadata: [
+                "worker": "\(check.worker.prefix(16))", "round": "\(check.round)", "shard": "\(check.shard)",
+                "first divergent step": "\(check.firstDivergentStep.map(String.init) ?? "none")"])
+        }
+        post.yield(.verified(round: check.round, shard: check.shard, worker: check.worker, matches: check.matched))
+    }
+
+    /// A worker to re-run `worker`'s shard instead of this node: alive, not banned, not
+    /// training or re-running anything right now, of the same published kernel class (so the
+    /// bytes must match), and itself past a check. The fastest such; nil when none is.
+    private func peerVerifier(for worker: String, kernelClass: String) -> NodeID? {
+        guard !kernelClass.isEmpty else { return nil }
+        let busy = Set(scheduler.shards.filter { $0.state == .running }.compactMap(\.worker))
+        let candidates = scheduler.workers.values.filter { candidate in
+            let id = candidate.candidate.id
+            return id != worker && candidate.alive && !candidate.banned && candidate.verifiedResults > 0
+                && !busy.contains(id) && !verifying.contains(id)
+                && (try? plane.ledger.profile(nodeID: id))??.kernelClass == kernelClass
+        }
+        let fastest = candidates.max { ($0.candidate.tokensPerSecond, $1.candidate.id) < ($1.candidate.tokensPerSecond, $0.candidate.id) }
+        return fastest.flatMap { Hex.decode($0.candidate.id).flatMap(NodeID.init(bytes:)) }
     }
 
     /// The first step (1-based) whose result hash differs between a worker's report and a
