@@ -59,7 +59,9 @@ public enum FactorSchedule: String, Codable, Sendable, CaseIterable {
     case alternating
     /// FFA-LoRA: A stays frozen at its random start; only B trains.
     case bOnly
-    /// Both factors train and are averaged separately (inexact; the baseline to beat).
+    /// Both factors train and are averaged separately: inexact (the mean of the Bᵢ times the
+    /// mean of the Aᵢ is not the mean of the Bᵢ·Aᵢ), but each factor trains every round,
+    /// and on the instruction set it trained best (docs/finetuning.md), so it is the default.
     case both
 
     /// The factor trained in `round`: "A", "B", or nil for both.

@@ -94,7 +94,7 @@ struct BenchDispatch: AsyncParsableCommand {
             modelPath: URL(fileURLWithPath: modelPath).standardizedFileURL.path,
             dataPath: URL(fileURLWithPath: dataPath).standardizedFileURL.path,
             outPath: root.appendingPathComponent("adapter.gguf").path, workers: workers, rounds: rounds, innerSteps: innerSteps,
-            training: training, factors: "alternating", outerLearningRate: 0.7, outerMomentum: 0.9, verifyRate: 0))
+            training: training, factors: "both", outerLearningRate: 0.7, outerMomentum: 0.9, verifyRate: 0))
         var shown = 0
         while status.state == "running" {
             try await Task.sleep(for: .seconds(1))

@@ -12,16 +12,9 @@ import TernNode
         defer { try? FileManager.default.removeItem(at: root) }
         let daemons = try await TaskPlaneProcessTests.startMesh(3, root: root)
         defer { for daemon in daemons { daemon.stop() } }
-        let model = root.appendingPathComponent("tiny.gguf").path
-        try TinyTrainModel.writer(embedding: 16).write(to: model)
-        let data = root.appendingPathComponent("data.txt").path
-        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 12).write(toFile: data, atomically: true, encoding: .utf8)
-        let out = root.appendingPathComponent("adapter.gguf").path
-
-        let run = try await TaskPlaneProcessTests.ternInBackground([
-            "finetune", "dispatch", model, "--data", data, "--out", out, "--workers", "2", "--rounds", "2", "--inner-steps", "2",
-            "--rank", "2", "--alpha", "4", "--modules", "attn_q,attn_v", "--ctx", "16", "--batch", "2", "--lr", "0.02",
-            "--wait", "--json", "--node-data", daemons[0].directory.url.path])
+        let inputs = try Self.tinyInputs(in: root)
+        let out = inputs.out
+        let run = try await TaskPlaneProcessTests.ternInBackground(Self.dispatch(inputs, node: daemons[0], extra: ["--wait", "--json"]))
         #expect(run.status == 0, "\(run.err)")
         let status = try TaskPlaneProcessTests.json(FineTuneStatus.self, run.out)
         #expect(status.state == "finished" && status.completed.count == 2, "\(status)")
@@ -43,15 +36,9 @@ import TernNode
             index == 0 ? ["--upload-limit", "1"] : ["--max-jobs", "2"]
         }
         defer { for daemon in daemons { daemon.stop() } }
-        let model = root.appendingPathComponent("tiny.gguf").path
-        try TinyTrainModel.writer(embedding: 16).write(to: model)
-        let data = root.appendingPathComponent("data.txt").path
-        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 70_000).write(toFile: data, atomically: true, encoding: .utf8)
-        let out = root.appendingPathComponent("adapter.gguf").path
-
-        let arguments = ["finetune", "dispatch", model, "--data", data, "--out", out, "--workers", "2", "--rounds", "2",
-                         "--inner-steps", "2", "--rank", "2", "--alpha", "4", "--modules", "attn_q,attn_v", "--ctx", "16",
-                         "--batch", "2", "--lr", "0.02", "--wait", "--json", "--node-data", daemons[0].directory.url.path]
+        let inputs = try Self.tinyInputs(in: root, repeats: 70_000)
+        let out = inputs.out
+        let arguments = Self.dispatch(inputs, node: daemons[0], extra: ["--wait", "--json"])
         let run = Task { try await TaskPlaneProcessTests.ternInBackground(arguments) }
         let victim = daemons[2]
         _ = try await MeshProcessTests.eventually("the victim is fetching its inputs", seconds: 60) { () async -> Bool? in
@@ -76,16 +63,9 @@ import TernNode
         }
         defer { for daemon in daemons { daemon.stop() } }
         let dispatcher = daemons[0]
-        let model = root.appendingPathComponent("tiny.gguf").path
-        try TinyTrainModel.writer(embedding: 16).write(to: model)
-        let data = root.appendingPathComponent("data.txt").path
-        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 70_000).write(toFile: data, atomically: true, encoding: .utf8)
-        let out = root.appendingPathComponent("adapter.gguf").path
-
-        let started = try await TaskPlaneProcessTests.ternInBackground([
-            "finetune", "dispatch", model, "--data", data, "--out", out, "--workers", "2", "--rounds", "2", "--inner-steps", "2",
-            "--rank", "2", "--alpha", "4", "--modules", "attn_q,attn_v", "--ctx", "16", "--batch", "2", "--lr", "0.02",
-            "--node-data", dispatcher.directory.url.path])
+        let inputs = try Self.tinyInputs(in: root, repeats: 70_000)
+        let out = inputs.out
+        let started = try await TaskPlaneProcessTests.ternInBackground(Self.dispatch(inputs, node: dispatcher))
         #expect(started.status == 0, "\(started.err)")
         let task = started.out.trimmingCharacters(in: .whitespacesAndNewlines)
         _ = try await MeshProcessTests.eventually("a worker is fetching its inputs", seconds: 60) { () async -> Bool? in
@@ -112,30 +92,12 @@ import TernNode
     @Test func aCheatingWorkerIsCaughtBannedAndLeftOutOfTheAdapter() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("tern-dispatch-cheat-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: root) }
-        let base = MeshProcessTests.freePortBase()
-        let seed = HostPort(host: "127.0.0.1", port: base)
-        let daemons = (0..<3).map { MeshProcessTests.Daemon(root: root, index: $0, listen: HostPort(host: "127.0.0.1", port: base + $0), bootstrap: seed) }
-        daemons[1].extraArguments = ["--max-jobs", "2"]
-        daemons[2].extraArguments = ["--allow-faults"]
-        daemons[2].environment = ["TERN_FAULT": "perturb-update"]
-        for daemon in daemons { try daemon.start() }
+        let daemons = try await TaskPlaneProcessTests.startMesh(
+            3, root: root, extra: { [[], ["--max-jobs", "2"], ["--allow-faults"]][$0] },
+            environment: { $0 == 2 ? ["TERN_FAULT": "perturb-update"] : [:] })
         defer { for daemon in daemons { daemon.stop() } }
-        for daemon in daemons {
-            let client = try await daemon.client()
-            _ = try await MeshProcessTests.eventually("all members alive", seconds: 120) {
-                (try? await client.status()).flatMap { $0.membersAlive == 2 ? true : nil }
-            }
-        }
-        let model = root.appendingPathComponent("tiny.gguf").path
-        try TinyTrainModel.writer(embedding: 16).write(to: model)
-        let data = root.appendingPathComponent("data.txt").path
-        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 12).write(toFile: data, atomically: true, encoding: .utf8)
-        let out = root.appendingPathComponent("adapter.gguf").path
-
-        let run = try await TaskPlaneProcessTests.ternInBackground([
-            "finetune", "dispatch", model, "--data", data, "--out", out, "--workers", "2", "--rounds", "2", "--inner-steps", "4",
-            "--rank", "2", "--alpha", "4", "--modules", "attn_q,attn_v", "--ctx", "16", "--batch", "2", "--lr", "0.02",
-            "--verify-rate", "0", "--wait", "--json", "--node-data", daemons[0].directory.url.path])
+        let run = try await TaskPlaneProcessTests.ternInBackground(
+            Self.dispatch(try Self.tinyInputs(in: root), innerSteps: 4, node: daemons[0], extra: ["--verify-rate", "0", "--wait", "--json"]))
         #expect(run.status == 0, "\(run.err)")
         let status = try TaskPlaneProcessTests.json(FineTuneStatus.self, run.out)
         let cheat = try NodeIdentity.loadOrCreate(inDirectory: daemons[2].directory.url.path).nodeID.hex
@@ -158,8 +120,7 @@ import TernNode
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("tern-bench-dispatch-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
-        let model = root.appendingPathComponent("tiny.gguf").path
-        try TinyTrainModel.writer(embedding: 16).write(to: model)
+        let model = try Self.tinyInputs(in: root).model
         let run = try await TaskPlaneProcessTests.ternInBackground([
             "bench", "dispatch", "--model", model, "--workers", "2", "--rounds", "2", "--inner-steps", "2", "--batch", "1",
             "--ctx", "16", "--rank", "2", "--threads", "1", "--json"])
@@ -177,5 +138,24 @@ import TernNode
             #expect(round.compute_seconds > 0 && round.tokens > 0 && abs(parts - round.wall_seconds) < 0.01, "\(run.out)")
         }
         #expect(report.rounds[0].verification_seconds > 0, "every worker's first result is checked")
+    }
+
+    /// The tiny model, a text of `repeats` sentences and where the adapter goes, under `root`.
+    static func tinyInputs(in root: URL, repeats: Int = 12) throws -> (model: String, data: String, out: String) {
+        let model = root.appendingPathComponent("tiny.gguf").path
+        try TinyTrainModel.writer(embedding: 16).write(to: model)
+        let data = root.appendingPathComponent("data.txt").path
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: repeats)
+            .write(toFile: data, atomically: true, encoding: .utf8)
+        return (model, data, root.appendingPathComponent("adapter.gguf").path)
+    }
+
+    /// `tern finetune dispatch` of the tiny inputs over two workers for two rounds, in small
+    /// shapes, from the daemon in `node`; `extra` flags last.
+    static func dispatch(_ inputs: (model: String, data: String, out: String), innerSteps: Int = 2, node: MeshProcessTests.Daemon,
+                         extra: [String] = []) -> [String] {
+        ["finetune", "dispatch", inputs.model, "--data", inputs.data, "--out", inputs.out, "--workers", "2", "--rounds", "2",
+         "--inner-steps", "\(innerSteps)", "--rank", "2", "--alpha", "4", "--modules", "attn_q,attn_v", "--ctx", "16",
+         "--batch", "2", "--lr", "0.02", "--node-data", node.directory.url.path] + extra
     }
 }

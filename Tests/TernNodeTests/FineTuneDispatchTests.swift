@@ -19,7 +19,7 @@ import TernTasks
             model: model, dataset: dataset, rounds: 2, innerSteps: 2, workers: workers,
             training: TrainJobOptions(steps: 1, learningRate: 0.02, rank: 2, alpha: 4, modules: ["attn_q", "attn_v"],
                                       sequenceLength: 16, batchSize: 2, seed: 4),
-            outerLearningRate: 1, outerMomentum: 0, verifyRate: 0)
+            factors: .alternating, outerLearningRate: 1, outerMomentum: 0, verifyRate: 0)
     }
 
     func prepare(_ dispatcher: InProcessMesh.Node) throws -> (model: BlobID, dataset: BlobID) {

@@ -50,12 +50,14 @@ import TernNode
     }
 
     /// Starts daemons that all bootstrap through the first, and waits until each sees the others.
-    static func startMesh(_ count: Int, root: URL, extra: (Int) -> [String] = { _ in [] }) async throws -> [Daemon] {
+    static func startMesh(_ count: Int, root: URL, extra: (Int) -> [String] = { _ in [] },
+                          environment: (Int) -> [String: String] = { _ in [:] }) async throws -> [Daemon] {
         let base = MeshProcessTests.freePortBase()
         let seed = HostPort(host: "127.0.0.1", port: base)
         let daemons = (0..<count).map { Daemon(root: root, index: $0, listen: HostPort(host: "127.0.0.1", port: base + $0), bootstrap: seed) }
         for (index, daemon) in daemons.enumerated() {
             daemon.extraArguments = extra(index)
+            daemon.environment = environment(index)
             try daemon.start()
         }
         for daemon in daemons {

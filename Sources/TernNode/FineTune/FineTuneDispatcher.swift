@@ -22,7 +22,7 @@ public struct FineTuneRequest: Codable, Sendable, Equatable {
     public var verifyRate: Double
 
     public init(model: BlobID, dataset: BlobID, rounds: Int, innerSteps: Int, workers: Int, training: TrainJobOptions,
-                factors: FactorSchedule = .alternating, outerLearningRate: Float = 0.7, outerMomentum: Float = 0.9,
+                factors: FactorSchedule = .both, outerLearningRate: Float = 0.7, outerMomentum: Float = 0.9,
                 verifyRate: Double = 0.1) {
         self.model = model
         self.dataset = dataset
