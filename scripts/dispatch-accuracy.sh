@@ -30,7 +30,7 @@ common=(--format chat --rank 8 --alpha 16 --modules attn_q,attn_k,attn_v,attn_o 
 steps=$((rounds * inner * workers))
 
 score() { # adapter → "correct total"
-    "$tern" eval "$model" --data "$fixtures/test.jsonl" --lora "$1" --json \
+    "$tern" eval "$model" --data "$fixtures/test.jsonl" --lora "$1" --json 2>"$1.eval.log" \
         | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["overall"]["correct"], r["overall"]["examples"])'
 }
 
@@ -42,7 +42,7 @@ if [ "$skip_single" = 0 ]; then
     echo "    test: $single_correct/$total"
 fi
 
-echo "==> three daemons on loopback"
+echo "==> three daemons on loopback, one kernel thread each"
 base=$((20000 + RANDOM % 20000))
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -50,7 +50,7 @@ trap cleanup EXIT
 for i in 0 1 2; do
     mkdir -p "$out/node-$i"
     "$tern" node start --data "$out/node-$i" --listen "127.0.0.1:$((base + i))" --bootstrap "127.0.0.1:$base" \
-        --period-ms 500 --log-level warning >"$out/node-$i/daemon.log" 2>&1 &
+        --period-ms 500 --threads 1 --log-level warning >"$out/node-$i/daemon.log" 2>&1 &
     pids+=($!)
 done
 deadline=$((SECONDS + 120))
