@@ -162,6 +162,16 @@ public final class GGUFFile: Sendable {
         return UnsafeRawBufferPointer(rebasing: storage.buffer[tensor.fileOffset..<tensor.fileOffset + tensor.byteCount])
     }
 
+    /// Drops the resident pages of `bytes` (a view from `data(of:)`, or the whole file's
+    /// `contents`) once they have been copied into another form; see
+    /// `MappedBytes.releaseResidentPages`. The view stays valid.
+    public func releaseResidentPages(of bytes: UnsafeRawBufferPointer) {
+        storage.releaseResidentPages(of: bytes)
+    }
+
+    /// Every byte of the file, as mapped.
+    public var contents: UnsafeRawBufferPointer { storage.buffer }
+
     private static func validatedDimensions(_ raw: [UInt64], tensor: String) throws -> [Int] {
         var product: UInt64 = 1
         for d in raw {

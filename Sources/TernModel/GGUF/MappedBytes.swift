@@ -45,6 +45,24 @@ final class MappedBytes: @unchecked Sendable {
         isMapped = false
     }
 
+    /// Drops the resident pages of the mapping that `range` (a view into `buffer`) touches,
+    /// so that bytes already copied into another form stop counting as the process's memory.
+    /// The mapping is private, read only and never written, so MADV_DONTNEED loses nothing:
+    /// a later read faults the page back in from the file (or the page cache). Unlike
+    /// MADV_PAGEOUT it always takes effect (pages still on a CPU's LRU batch are skipped by
+    /// PAGEOUT, which left ~300 MB of the 2B model resident) and costs no I/O. An owned copy
+    /// (not a mapping) is left alone: there the advice would zero it.
+    func releaseResidentPages(of range: UnsafeRawBufferPointer) {
+        guard isMapped, let base = buffer.baseAddress, let start = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapStart = Int(bitPattern: base), mapEnd = mapStart + buffer.count
+        let from = max(mapStart, Int(bitPattern: start) / page * page)
+        let to = min(mapEnd, Int(bitPattern: start) + range.count)
+        guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
+        // Advice only: a failure leaves the pages resident, nothing else changes.
+        _ = madvise(pointer, to - from, MADV_DONTNEED)
+    }
+
     deinit {
         guard let base = buffer.baseAddress else { return }
         if isMapped {

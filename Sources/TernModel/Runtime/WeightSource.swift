@@ -1,0 +1,100 @@
+import TernKernels
+
+/// Where a model's weights come from while it loads: ternary tensors (and the Q8_0 head)
+/// from the validated layout cache when it holds them, else repacked from the file with
+/// their rows spread over the pool; everything else viewed in the mapped file. `finish`
+/// writes a new cache file when anything had to be repacked.
+final class WeightSource {
+    let file: GGUFFile
+    private let pool: ThreadPool?
+    private let cache: LayoutCache?
+    private let quantizedHead: Bool
+    private let modelHash: UInt64
+    private let cached: LayoutCacheFile?
+    /// Why the cache could not supply everything; nil while it has.
+    private var miss: LayoutCacheMiss?
+    /// Every matrix in engine layout built so far (from the cache or repacked), in order:
+    /// what a rebuilt cache file holds.
+    private var built: [(item: LayoutCacheWriter.Item, owner: AnyObject?)] = []
+    private var ternary: [String: TernaryMatrix] = [:]
+
+    init(file: GGUFFile, pool: ThreadPool?, cache: LayoutCache?, quantizedHead: Bool) {
+        self.file = file
+        self.pool = pool
+        self.cache = cache
+        self.quantizedHead = quantizedHead
+        guard let cache else {
+            modelHash = 0
+            cached = nil
+            return
+        }
+        modelHash = ContentHash.of(file.contents, pool: pool)
+        // Hashing read every page of the file; the load reads back only what it needs.
+        file.releaseResidentPages(of: file.contents)
+        let path = cache.path(modelHash: modelHash, quantizedHead: quantizedHead)
+        do {
+            if cache.refresh { throw LayoutCacheMiss.refreshRequested }
+            cached = try LayoutCacheFile(path: path, modelSize: file.fileSize, modelHash: modelHash, pool: pool)
+        } catch {
+            cached = nil
+            miss = error as? LayoutCacheMiss ?? .invalid("\(error)")
+        }
+    }
+
+    /// `tensor` as an outputs×inputs matrix.
+    func weights(_ tensor: GGUFTensorInfo) throws -> LinearWeights {
+        guard let encoding = LinearWeights.ternaryEncoding(tensor.type) else { return try LinearWeights(tensor: tensor, file: file) }
+        if let m = ternary[tensor.name] { return .ternary(m) }
+        let rows = tensor.rowCount, cols = tensor.rowLength
+        let matrix: TernaryMatrix
+        if let m = cached?.ternary(named: tensor.name, rows: rows, cols: cols) {
+            matrix = m
+        } else {
+            if cache != nil, miss == nil { miss = .missingEntry(tensor.name) }
+            let bytes = file.data(of: tensor)
+            matrix = try TernaryMatrix(encoding: encoding, bytes: bytes, rows: rows, cols: cols, pool: pool)
+            file.releaseResidentPages(of: bytes)
+        }
+        ternary[tensor.name] = matrix
+        built.append((LayoutCacheWriter.Item(kind: .t5, name: tensor.name, rows: rows, cols: cols, bytes: matrix.bytes), matrix))
+        return .ternary(matrix)
+    }
+
+    /// The float output head `head` re-encoded as Q8_0 (see `requantizedToQ8_0`), or nil
+    /// when it is not float.
+    func quantizedHead(of head: Linear) throws -> BlockQuantMatrix? {
+        guard case .float(let m) = head.weights else { return nil }
+        let q8: BlockQuantMatrix
+        if let cachedHead = cached?.q8_0(named: head.name, rows: m.rows, cols: m.cols) {
+            q8 = cachedHead
+        } else {
+            guard let made = try head.weights.requantizedToQ8_0(pool: pool) else { return nil }
+            if cache != nil, miss == nil { miss = .missingEntry("\(head.name) as Q8_0") }
+            q8 = made
+            file.releaseResidentPages(of: m.bytes)
+        }
+        built.append((LayoutCacheWriter.Item(kind: .q8_0, name: head.name, rows: m.rows, cols: m.cols, bytes: q8.bytes), q8.owner))
+        return q8
+    }
+
+    /// Writes the cache file when the load had to repack, and says what happened. A store
+    /// that fails (a read-only or full disk) is reported, not thrown: the model is loaded.
+    func finish() -> LayoutCacheOutcome {
+        guard let cache else { return .disabled }
+        let path = cache.path(modelHash: modelHash, quantizedHead: quantizedHead)
+        guard let miss else {
+            cache.touch(path)
+            return .hit(path: path)
+        }
+        do {
+            try cache.createDirectory()
+            try withExtendedLifetime(built.map(\.owner)) {
+                try LayoutCacheWriter.write(built.map(\.item), modelSize: file.fileSize, modelHash: modelHash, to: path, pool: pool)
+            }
+            cache.trim(keeping: path)
+            return .rebuilt(path: path, miss: miss, storeError: nil)
+        } catch {
+            return .rebuilt(path: path, miss: miss, storeError: "\(error)")
+        }
+    }
+}
