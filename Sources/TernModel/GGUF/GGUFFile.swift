@@ -169,7 +169,13 @@ public final class GGUFFile: Sendable {
         storage.releaseResidentPages(of: bytes)
     }
 
-    /// Every byte of the file, as mapped.
+    /// Copies `bytes` (a view from `data(of:)`) into `out` with a read of the file rather
+    /// than through the mapping, so nothing becomes resident; see `MappedBytes.read`.
+    public func read(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
+        try storage.read(bytes, into: out)
+    }
+
+    /// Every byte of the file, as mapped; valid while `self` lives.
     public var contents: UnsafeRawBufferPointer { storage.buffer }
 
     private static func validatedDimensions(_ raw: [UInt64], tensor: String) throws -> [Int] {

@@ -33,8 +33,8 @@ public final class TransformerModel: Sendable {
     public let parameters: ModelHyperParameters
     /// The LoRA adapter applied unmerged in every forward pass, if any.
     public let adapter: LoRAAdapter?
-    /// Token embeddings; only the rows of the tokens being run are dequantized.
-    public let tokenEmbedding: LinearWeights
+    /// Token embeddings; only the rows of the tokens being run are read and dequantized.
+    public let tokenEmbedding: TokenEmbedding
     public let outputNorm: [Float]
     /// The output head: `output.weight`, or the token embedding when the model ties them.
     public let output: Linear
@@ -69,7 +69,7 @@ public final class TransformerModel: Sendable {
         self.adapter = adapter
         parameters = hp
         let source = WeightSource(file: file, pool: pool, cache: layoutCache, quantizedHead: quantizeFloatHead)
-        tokenEmbedding = try source.weights(layout.tokenEmbedding)
+        let embedding = try source.weights(layout.tokenEmbedding)
         outputNorm = try floatVector(layout.outputNorm, file: file)
         if let head = layout.output {
             output = try Linear(head, source: source)
@@ -82,6 +82,11 @@ public final class TransformerModel: Sendable {
             quantizedOutput = nil
         }
         blocks = try layout.layers.enumerated().map { try TransformerBlock($1, source: source, layer: $0, adapter: adapter) }
+        // Rows come from the file unless the embedding is also a head that integer sessions
+        // multiply by in its stored form (then it is resident anyway). A float32 session of
+        // a tied model with a Q8_0 head still multiplies by the stored one, through the mapping.
+        tokenEmbedding = TokenEmbedding(weights: embedding, tensor: layout.tokenEmbedding, file: file,
+                                        readFromFile: layout.output != nil || quantizedOutput != nil)
         layoutCacheOutcome = source.finish()
     }
 
