@@ -1,4 +1,5 @@
 import CTernary
+import Foundation
 import Testing
 import TernKernels
 
@@ -65,5 +66,19 @@ import TernKernels
             bytes[index] ^= 1
         }
         #expect(bytes.withUnsafeBytes { ContentHash.of(UnsafeRawBufferPointer(rebasing: $0.dropLast()), pool: nil) } != serial)
+    }
+
+    @Test func fileHashEqualsTheHashOfItsBytes() throws {
+        var rng = TestRandom(seed: 11)
+        let bytes = (0..<(2 << 20) + 5).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tern-hash-\(UUID().uuidString)").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        let fd = handle.fileDescriptor
+        let expected = bytes.withUnsafeBytes { ContentHash.of($0, pool: nil) }
+        #expect(ContentHash.ofFile(descriptor: fd, count: bytes.count, pool: ThreadPool(threads: 2)) == expected)
+        #expect(ContentHash.ofFile(descriptor: fd, count: bytes.count + 1, pool: nil) == nil)
     }
 }

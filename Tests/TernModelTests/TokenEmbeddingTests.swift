@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TernKernels
 import TernModel
@@ -11,8 +12,7 @@ import TernModel
         // without one it is the stored head, read in place. An in-memory copy has no file.
         let fromFile = try TransformerModel(path: path, quantizeFloatHead: true).tokenEmbedding
         let inPlace = try TransformerModel(path: path).tokenEmbedding
-        let mapped = try GGUFFile(path: path)
-        let copy = withExtendedLifetime(mapped) { [UInt8](mapped.contents) }
+        let copy = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let inMemory = try TransformerModel(file: try GGUFFile(bytes: copy), quantizeFloatHead: true).tokenEmbedding
         #expect(fromFile.stagingBytes == 512 * 2)
         #expect(inPlace.stagingBytes == 0)

@@ -21,6 +21,12 @@ uint64_t tern_xxh64(const void *data, size_t n, uint64_t seed);
 /// value for any thread count. Zero bytes hash to the XXH64 of no chunk hashes.
 uint64_t tern_content_hash(tern_pool *pool, const void *data, size_t n);
 
+/// tern_content_hash of the first `n` bytes of the open file `fd`, read chunk by chunk with
+/// pread on the pool: nothing is mapped, so hashing a model adds nothing to resident
+/// memory. Returns 0 and stores the hash, or -1 with errno set when a read fails or the
+/// file is shorter than `n`.
+int tern_content_hash_file(tern_pool *pool, int fd, size_t n, uint64_t *hash);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,5 @@
+import TernKernels
+
 /// A parsed, fully validated GGUF v2/v3 file. Metadata is decoded eagerly; tensor data stays
 /// in the mapped file and is handed out as views (`tensorData`) that live as long as `self`.
 ///
@@ -162,9 +164,8 @@ public final class GGUFFile: Sendable {
         return UnsafeRawBufferPointer(rebasing: storage.buffer[tensor.fileOffset..<tensor.fileOffset + tensor.byteCount])
     }
 
-    /// Drops the resident pages of `bytes` (a view from `data(of:)`, or the whole file's
-    /// `contents`) once they have been copied into another form; see
-    /// `MappedBytes.releaseResidentPages`. The view stays valid.
+    /// Drops the resident pages of `bytes` (a view from `data(of:)`) once they have been
+    /// copied into another form; see `MappedBytes.releaseResidentPages`. The view stays valid.
     public func releaseResidentPages(of bytes: UnsafeRawBufferPointer) {
         storage.releaseResidentPages(of: bytes)
     }
@@ -175,8 +176,10 @@ public final class GGUFFile: Sendable {
         try storage.read(bytes, into: out)
     }
 
-    /// Every byte of the file, as mapped; valid while `self` lives.
-    public var contents: UnsafeRawBufferPointer { storage.buffer }
+    /// `ContentHash` of the whole file, read without mapping it (see `MappedBytes`).
+    public func contentHash(pool: ThreadPool?) throws -> UInt64 {
+        try storage.contentHash(pool: pool)
+    }
 
     private static func validatedDimensions(_ raw: [UInt64], tensor: String) throws -> [Int] {
         var product: UInt64 = 1

@@ -1,3 +1,4 @@
+import TernKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -52,6 +53,16 @@ final class MappedBytes: @unchecked Sendable {
         buffer = UnsafeRawBufferPointer(start: storage.baseAddress, count: bytes.count)
         isMapped = false
         descriptor = -1
+    }
+
+    /// `ContentHash` of every byte; a file is read with pread rather than through the
+    /// mapping, so hashing a model does not make it resident.
+    func contentHash(pool: ThreadPool?) throws -> UInt64 {
+        guard descriptor >= 0 else { return ContentHash.of(buffer, pool: pool) }
+        guard let hash = ContentHash.ofFile(descriptor: descriptor, count: buffer.count, pool: pool) else {
+            throw GGUFError.readFailed(offset: 0, reason: "hashing the file: \(String(cString: strerror(errno)))")
+        }
+        return hash
     }
 
     /// Copies `range` (a view into `buffer`) into `out` (at least as long) without touching

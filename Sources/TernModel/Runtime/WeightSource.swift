@@ -18,7 +18,7 @@ final class WeightSource {
     private var built: [(item: LayoutCacheWriter.Item, owner: AnyObject?)] = []
     private var ternary: [String: TernaryMatrix] = [:]
 
-    init(file: GGUFFile, pool: ThreadPool?, cache: LayoutCache?, quantizedHead: Bool) {
+    init(file: GGUFFile, pool: ThreadPool?, cache: LayoutCache?, quantizedHead: Bool) throws {
         self.file = file
         self.pool = pool
         self.cache = cache
@@ -28,9 +28,7 @@ final class WeightSource {
             cached = nil
             return
         }
-        modelHash = ContentHash.of(file.contents, pool: pool)
-        // Hashing read every page of the file; the load reads back only what it needs.
-        file.releaseResidentPages(of: file.contents)
+        modelHash = try file.contentHash(pool: pool)
         let path = cache.path(modelHash: modelHash, quantizedHead: quantizedHead)
         do {
             if cache.refresh { throw LayoutCacheMiss.refreshRequested }
