@@ -9,9 +9,7 @@ import Darwin
 /// against their hash, the model it was made from against the model being loaded, and every
 /// entry's bytes against the entry's hash (on the pool, at memory speed). Matrices handed
 /// out view the mapping; nothing is copied. The object keeps the mapping alive.
-final class LayoutCacheFile: @unchecked Sendable {
-    // Sendable: the mapping is never written.
-    let path: String
+final class LayoutCacheFile {
     private let mapping: MappedBytes
     private let entries: [String: LayoutCacheFormat.Entry]
 
@@ -52,7 +50,6 @@ final class LayoutCacheFile: @unchecked Sendable {
             let data = UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.byteCount)])
             guard ContentHash.of(data, pool: pool) == e.hash else { throw LayoutCacheMiss.invalid("\(e.name) corrupt") }
         }
-        self.path = path
         self.mapping = mapping
         entries = Dictionary(list.map { (Self.key($0.kind, $0.name), $0) }, uniquingKeysWith: { first, _ in first })
     }
