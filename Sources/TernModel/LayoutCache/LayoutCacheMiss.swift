@@ -25,6 +25,9 @@ public enum LayoutCacheMiss: Error, Equatable, Sendable, CustomStringConvertible
 public enum LayoutCacheOutcome: Equatable, Sendable, CustomStringConvertible {
     /// No cache was given.
     case disabled
+    /// The model has nothing in engine layout (no ternary tensor, no float head to
+    /// re-encode): it was not hashed, and no cache file was read or written.
+    case unused
     /// Every repacked tensor was read from the cache file at `path`.
     case hit(path: String)
     /// The weights were repacked because of `miss`; `storeError` is nil when the new cache
@@ -34,6 +37,7 @@ public enum LayoutCacheOutcome: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .disabled: "layout cache off"
+        case .unused: "nothing to cache"
         case .hit(let path): "layout from \(path)"
         case .rebuilt(let path, let miss, nil): "\(miss); repacked and cached in \(path)"
         case .rebuilt(_, let miss, let error?): "\(miss); repacked, not cached: \(error)"

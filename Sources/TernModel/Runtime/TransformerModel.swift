@@ -68,7 +68,7 @@ public final class TransformerModel: Sendable {
         self.file = file
         self.adapter = adapter
         parameters = hp
-        let source = try WeightSource(file: file, pool: pool, cache: layoutCache, quantizedHead: quantizeFloatHead)
+        let source = WeightSource(file: file, pool: pool, cache: layoutCache, quantizedHead: quantizeFloatHead)
         let embedding = try source.weights(layout.tokenEmbedding)
         outputNorm = try floatVector(layout.outputNorm, file: file)
         if let head = layout.output {

@@ -9,8 +9,10 @@ final class WeightSource {
     private let pool: ThreadPool?
     private let cache: LayoutCache?
     private let quantizedHead: Bool
-    private let modelHash: UInt64
-    private let cached: LayoutCacheFile?
+    /// The model's hash and its validated cache file (nil: none usable), looked up when the
+    /// first tensor in engine layout is asked for: a model without one (SmolLM2's Q4_1) is
+    /// never hashed and leaves no file.
+    private var lookup: (modelHash: UInt64, cached: LayoutCacheFile?)?
     /// Why the cache could not supply everything; nil while it has.
     private var miss: LayoutCacheMiss?
     /// Every matrix in engine layout built so far (from the cache or repacked), in order:
@@ -18,25 +20,28 @@ final class WeightSource {
     private var built: [(item: LayoutCacheWriter.Item, owner: AnyObject?)] = []
     private var ternary: [String: TernaryMatrix] = [:]
 
-    init(file: GGUFFile, pool: ThreadPool?, cache: LayoutCache?, quantizedHead: Bool) throws {
+    init(file: GGUFFile, pool: ThreadPool?, cache: LayoutCache?, quantizedHead: Bool) {
         self.file = file
         self.pool = pool
         self.cache = cache
         self.quantizedHead = quantizedHead
-        guard let cache else {
-            modelHash = 0
-            cached = nil
-            return
-        }
-        modelHash = try file.contentHash(pool: pool)
-        let path = cache.path(modelHash: modelHash, quantizedHead: quantizedHead)
+    }
+
+    /// The cache file for this model, validated, or nil (with `miss` saying why).
+    private func cachedLayout() throws -> LayoutCacheFile? {
+        guard let cache else { return nil }
+        if let lookup { return lookup.cached }
+        let modelHash = try file.contentHash(pool: pool)
+        var cached: LayoutCacheFile?
         do {
             if cache.refresh { throw LayoutCacheMiss.refreshRequested }
-            cached = try LayoutCacheFile(path: path, modelSize: file.fileSize, modelHash: modelHash, pool: pool)
+            cached = try LayoutCacheFile(path: cache.path(modelHash: modelHash, quantizedHead: quantizedHead),
+                                         modelSize: file.fileSize, modelHash: modelHash, pool: pool)
         } catch {
-            cached = nil
             miss = error as? LayoutCacheMiss ?? .invalid("\(error)")
         }
+        lookup = (modelHash, cached)
+        return cached
     }
 
     /// `tensor` as an outputs×inputs matrix.
@@ -45,7 +50,7 @@ final class WeightSource {
         if let m = ternary[tensor.name] { return .ternary(m) }
         let rows = tensor.rowCount, cols = tensor.rowLength
         let matrix: TernaryMatrix
-        if let m = cached?.ternary(named: tensor.name, rows: rows, cols: cols) {
+        if let m = try cachedLayout()?.ternary(named: tensor.name, rows: rows, cols: cols) {
             matrix = m
         } else {
             if cache != nil, miss == nil { miss = .missingEntry(tensor.name) }
@@ -63,7 +68,7 @@ final class WeightSource {
     func quantizedHead(of head: Linear) throws -> BlockQuantMatrix? {
         guard case .float(let m) = head.weights else { return nil }
         let q8: BlockQuantMatrix
-        if let cachedHead = cached?.q8_0(named: head.name, rows: m.rows, cols: m.cols) {
+        if let cachedHead = try cachedLayout()?.q8_0(named: head.name, rows: m.rows, cols: m.cols) {
             q8 = cachedHead
         } else {
             guard let made = try head.weights.requantizedToQ8_0(pool: pool) else { return nil }
@@ -79,6 +84,7 @@ final class WeightSource {
     /// that fails (a read-only or full disk) is reported, not thrown: the model is loaded.
     func finish() -> LayoutCacheOutcome {
         guard let cache else { return .disabled }
+        guard let modelHash = lookup?.modelHash else { return .unused }
         let path = cache.path(modelHash: modelHash, quantizedHead: quantizedHead)
         guard let miss else {
             cache.touch(path)
