@@ -99,10 +99,15 @@ int tern_dequantize(tern_quant_format format, const void *src, float *dst, size_
 }
 
 /// round(v) (halves away from zero, as ggml) clamped to [-127, 127]; NaN becomes 0.
+/// Truncation plus a step on the exact remainder instead of a call to roundf: the same
+/// value for every one of the 2^32 floats (checked exhaustively), and the loops around it
+/// vectorize (re-encoding a 2B model's head took ~0.7 s of roundf calls).
 static inline int round_to_int8(float v) {
     if (!(v == v)) return 0;
     v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
-    return (int)roundf(v);
+    int i = (int)v;
+    float rest = v - (float)i;
+    return i + (rest >= 0.5f) - (rest <= -0.5f);
 }
 
 void tern_quantize_q8_0(const float *src, void *dst, size_t n) {

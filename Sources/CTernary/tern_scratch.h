@@ -1,7 +1,7 @@
 #ifndef TERN_SCRATCH_H
 #define TERN_SCRATCH_H
 // Private: per-thread scratch reused across kernel calls, so the small work buffers a
-// decode step needs (RoPE angle tables, the head's quantized activations, the int16 split's residual) come from memory
+// decode step needs (RoPE angle tables, the head's quantized activations, the int16 split's residual, a file chunk being hashed) come from memory
 // allocated once per thread instead of malloc/free on every call.
 #include <stddef.h>
 
@@ -9,6 +9,7 @@ typedef enum {
     TERN_SCRATCH_ROPE = 0,
     TERN_SCRATCH_QUANT_ACTIVATIONS = 1,
     TERN_SCRATCH_SPLIT_RESIDUAL = 2,
+    TERN_SCRATCH_HASH_CHUNK = 3,
     TERN_SCRATCH_SLOTS
 } tern_scratch_slot;
 

@@ -4,7 +4,9 @@
 #include "ternary_internal.h"
 #include "tern_float.h"
 #include "tern_scratch.h"
+#include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,18 +32,26 @@ static uint8_t pack_trits(const uint8_t *digits, int n) {
     return (uint8_t)((v * 256 + 242) / 243);
 }
 
-void tern_t5_pack_row(const uint8_t *codes, size_t cols, uint8_t *dst) {
-    size_t groups = tern_t5_padded_cols(cols) / TERN_T5_GROUP;
-    for (size_t g = 0; g < groups; g++) {
+/// Packs tern_t5_padded_cols(cols) codes (the padding already code 1) into T5 bytes: five
+/// planes of 64 codes per group, so the loop over a group's bytes vectorizes.
+static void t5_pack_padded(const uint8_t *codes, size_t padded, uint8_t *dst) {
+    for (size_t g = 0; g < padded / TERN_T5_GROUP; g++) {
+        const uint8_t *c = codes + g * TERN_T5_GROUP;
+        uint8_t *out = dst + g * TERN_T5_GROUP_BYTES;
         for (int i = 0; i < TERN_T5_GROUP_BYTES; i++) {
-            uint8_t digits[5];
-            for (int j = 0; j < 5; j++) {
-                size_t k = g * TERN_T5_GROUP + (size_t)j * 64 + (size_t)i;
-                digits[j] = k < cols ? codes[k] : 1;
-            }
-            dst[g * TERN_T5_GROUP_BYTES + (size_t)i] = pack_trits(digits, 5);
+            unsigned v = c[i] * 81u + c[64 + i] * 27u + c[128 + i] * 9u + c[192 + i] * 3u + c[256 + i];
+            out[i] = (uint8_t)((v * 256 + 242) / 243); // pack_trits(c, 5)
         }
     }
+}
+
+void tern_t5_pack_row(const uint8_t *codes, size_t cols, uint8_t *dst) {
+    size_t padded = tern_t5_padded_cols(cols);
+    uint8_t *row = malloc(padded);
+    memcpy(row, codes, cols);
+    memset(row + cols, 1, padded - cols);
+    t5_pack_padded(row, padded, dst);
+    free(row);
 }
 
 void tern_t5_unpack_row(const uint8_t *src, size_t cols, uint8_t *codes) {
@@ -141,79 +151,7 @@ static void tq1_0_block_codes(const uint8_t *block, uint8_t codes[TERN_QK]) {
         for (int m = 0; m < 4; m++) codes[240 + m + n * 4] = tern_t5_trit(block[48 + m], n);
 }
 
-// ---- Row-wise decode / repack shared by TQ2_0 and TQ1_0 ----------------------------------
-
-typedef void (*block_decoder)(const uint8_t *block, uint8_t codes[TERN_QK]);
-
-/// Codes (cols of them) and the block scales of row r; returns the row's common scale,
-/// or NAN when two blocks with non-zero weights disagree.
-static float tq_row(const uint8_t *src, size_t r, size_t cols, size_t block_bytes, block_decoder decode,
-                    uint8_t *codes, float *block_scales) {
-    size_t blocks = round_up(cols, TERN_QK) / TERN_QK;
-    float common = 0;
-    int have = 0;
-    uint8_t tmp[TERN_QK];
-    for (size_t b = 0; b < blocks; b++) {
-        const uint8_t *block = src + (r * blocks + b) * block_bytes;
-        decode(block, tmp);
-        float d = tern_half_to_float(get_fp16(block + block_bytes - 2));
-        if (block_scales) block_scales[b] = d;
-        int nonzero = 0;
-        for (size_t i = 0; i < TERN_QK; i++) {
-            if (b * TERN_QK + i < cols) {
-                uint8_t c = tmp[i] > 2 ? 1 : tmp[i]; // code 3 never appears in valid data; read as zero
-                codes[b * TERN_QK + i] = c;
-                nonzero |= c != 1;
-            }
-        }
-        if (!nonzero) continue;
-        if (!have) { common = d; have = 1; }
-        else if (d != common) return NAN;
-    }
-    return common;
-}
-
-static void tq_decode(const uint8_t *src, size_t rows, size_t cols, size_t block_bytes, block_decoder decode, float *dst) {
-    size_t blocks = round_up(cols, TERN_QK) / TERN_QK;
-    uint8_t *codes = malloc(cols ? cols : 1);
-    float *scales = malloc(blocks * sizeof(float) + 1);
-    for (size_t r = 0; r < rows; r++) {
-        tq_row(src, r, cols, block_bytes, decode, codes, scales);
-        for (size_t k = 0; k < cols; k++) dst[r * cols + k] = scales[k / TERN_QK] * (float)((int)codes[k] - 1);
-    }
-    free(codes);
-    free(scales);
-}
-
-static long tq_repack(const uint8_t *src, size_t rows, size_t cols, size_t block_bytes, block_decoder decode,
-                      uint8_t *dst, float *row_scales) {
-    uint8_t *codes = malloc(cols ? cols : 1);
-    size_t row_bytes = tern_t5_row_bytes(cols);
-    long bad = -1;
-    for (size_t r = 0; r < rows && bad < 0; r++) {
-        float s = tq_row(src, r, cols, block_bytes, decode, codes, NULL);
-        if (isnan(s)) { bad = (long)r; break; }
-        row_scales[r] = s;
-        tern_t5_pack_row(codes, cols, dst + r * row_bytes);
-    }
-    free(codes);
-    return bad;
-}
-
-void tern_decode_tq2_0(const uint8_t *src, size_t rows, size_t cols, float *dst) {
-    tq_decode(src, rows, cols, TERN_TQ2_0_BLOCK_BYTES, tq2_0_block_codes, dst);
-}
-void tern_decode_tq1_0(const uint8_t *src, size_t rows, size_t cols, float *dst) {
-    tq_decode(src, rows, cols, TERN_TQ1_0_BLOCK_BYTES, tq1_0_block_codes, dst);
-}
-long tern_repack_tq2_0(const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales) {
-    return tq_repack(src, rows, cols, TERN_TQ2_0_BLOCK_BYTES, tq2_0_block_codes, dst, row_scales);
-}
-long tern_repack_tq1_0(const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales) {
-    return tq_repack(src, rows, cols, TERN_TQ1_0_BLOCK_BYTES, tq1_0_block_codes, dst, row_scales);
-}
-
-// ---- I2_S ------------------------------------------------------------------------------
+// ---- I2_S codes (the repack below reads them too) ------------------------------------------
 
 static uint8_t i2s_code(const uint8_t *src, size_t i) {
     size_t block = i / TERN_I2S_BLOCK, j = i % TERN_I2S_BLOCK;
@@ -226,6 +164,121 @@ static float i2s_scale(const uint8_t *src, size_t rows, size_t cols) {
     memcpy(&s, src + tern_i2s_bytes(rows, cols) - 32, 4);
     return s;
 }
+
+// ---- Row-wise TQ2_0 / TQ1_0 decode, and the repack of every encoding ----------------------
+
+typedef void (*block_decoder)(const uint8_t *block, uint8_t codes[TERN_QK]);
+
+/// Codes of row r, written block by block into `codes` (room for whole blocks), and the
+/// block scales; returns the row's common scale, or NAN when two blocks with non-zero
+/// weights disagree. Codes past `cols` are left as the blocks' padding.
+static float tq_row(const uint8_t *src, size_t r, size_t cols, size_t block_bytes, block_decoder decode,
+                    uint8_t *codes, float *block_scales) {
+    size_t blocks = round_up(cols, TERN_QK) / TERN_QK;
+    float common = 0;
+    int have = 0;
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *block = src + (r * blocks + b) * block_bytes;
+        uint8_t *c = codes + b * TERN_QK;
+        decode(block, c);
+        float d = tern_half_to_float(get_fp16(block + block_bytes - 2));
+        if (block_scales) block_scales[b] = d;
+        size_t n = cols - b * TERN_QK < TERN_QK ? cols - b * TERN_QK : TERN_QK;
+        uint8_t nonzero = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t v = c[i] > 2 ? 1 : c[i]; // code 3 never appears in valid data; read as zero
+            c[i] = v;
+            nonzero |= v ^ 1;
+        }
+        if (!nonzero) continue;
+        if (!have) { common = d; have = 1; }
+        else if (d != common) return NAN;
+    }
+    return common;
+}
+
+/// Room for one row's codes: whole TQ blocks and the T5 padding.
+static size_t tq_codes_capacity(size_t cols) {
+    size_t tq = round_up(cols ? cols : 1, TERN_QK), t5 = tern_t5_padded_cols(cols);
+    return tq > t5 ? tq : t5;
+}
+
+static void tq_decode(const uint8_t *src, size_t rows, size_t cols, size_t block_bytes, block_decoder decode, float *dst) {
+    size_t blocks = round_up(cols, TERN_QK) / TERN_QK;
+    uint8_t *codes = malloc(tq_codes_capacity(cols));
+    float *scales = malloc(blocks * sizeof(float) + 1);
+    for (size_t r = 0; r < rows; r++) {
+        tq_row(src, r, cols, block_bytes, decode, codes, scales);
+        for (size_t k = 0; k < cols; k++) dst[r * cols + k] = scales[k / TERN_QK] * (float)((int)codes[k] - 1);
+    }
+    free(codes);
+    free(scales);
+}
+
+/// Rows one repack task converts: a few hundred KB of output, enough to amortize a task.
+#define REPACK_ROWS_PER_TASK 64
+
+typedef struct {
+    const uint8_t *src;
+    size_t rows, cols, block_bytes;
+    block_decoder decode;   // NULL: I2_S
+    uint8_t *dst;
+    float *row_scales;
+    _Atomic long first_bad; // lowest row whose blocks disagree on the scale; LONG_MAX if none
+} repack_job;
+
+static void repack_task(void *ctx, int task, int thread) {
+    (void)thread;
+    repack_job *job = ctx;
+    size_t r0 = (size_t)task * REPACK_ROWS_PER_TASK, r1 = r0 + REPACK_ROWS_PER_TASK;
+    if (r1 > job->rows) r1 = job->rows;
+    size_t cols = job->cols, padded = tern_t5_padded_cols(cols), row_bytes = tern_t5_row_bytes(cols);
+    uint8_t *codes = malloc(tq_codes_capacity(cols));
+    float i2s = job->decode ? 0 : i2s_scale(job->src, job->rows, cols);
+    for (size_t r = r0; r < r1; r++) {
+        float s;
+        if (job->decode) {
+            s = tq_row(job->src, r, cols, job->block_bytes, job->decode, codes, NULL);
+            if (isnan(s)) {
+                long seen = atomic_load(&job->first_bad);
+                while ((long)r < seen && !atomic_compare_exchange_weak(&job->first_bad, &seen, (long)r)) {}
+                break;
+            }
+        } else {
+            for (size_t k = 0; k < cols; k++) codes[k] = i2s_code(job->src, r * cols + k);
+            s = i2s;
+        }
+        memset(codes + cols, 1, padded - cols);
+        job->row_scales[r] = s;
+        t5_pack_padded(codes, padded, job->dst + r * row_bytes);
+    }
+    free(codes);
+}
+
+/// Rows are independent: each task writes its own rows, so any thread count gives the bytes
+/// of a serial repack. Returns -1 or the lowest bad row (what a serial scan stops at).
+static long repack(tern_pool *pool, const uint8_t *src, size_t rows, size_t cols, size_t block_bytes,
+                   block_decoder decode, uint8_t *dst, float *row_scales) {
+    repack_job job = {src, rows, cols, block_bytes, decode, dst, row_scales, LONG_MAX};
+    tern_pool_run(pool, (int)((rows + REPACK_ROWS_PER_TASK - 1) / REPACK_ROWS_PER_TASK), repack_task, &job);
+    long bad = atomic_load(&job.first_bad);
+    return bad == LONG_MAX ? -1 : bad;
+}
+
+void tern_decode_tq2_0(const uint8_t *src, size_t rows, size_t cols, float *dst) {
+    tq_decode(src, rows, cols, TERN_TQ2_0_BLOCK_BYTES, tq2_0_block_codes, dst);
+}
+void tern_decode_tq1_0(const uint8_t *src, size_t rows, size_t cols, float *dst) {
+    tq_decode(src, rows, cols, TERN_TQ1_0_BLOCK_BYTES, tq1_0_block_codes, dst);
+}
+long tern_repack_tq2_0(tern_pool *pool, const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales) {
+    return repack(pool, src, rows, cols, TERN_TQ2_0_BLOCK_BYTES, tq2_0_block_codes, dst, row_scales);
+}
+long tern_repack_tq1_0(tern_pool *pool, const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales) {
+    return repack(pool, src, rows, cols, TERN_TQ1_0_BLOCK_BYTES, tq1_0_block_codes, dst, row_scales);
+}
+
+// ---- I2_S ------------------------------------------------------------------------------
 
 void tern_encode_i2s(const float *src, size_t rows, size_t cols, uint8_t *dst) {
     size_t n = rows * cols, total = tern_i2s_bytes(rows, cols);
@@ -247,16 +300,8 @@ void tern_decode_i2s(const uint8_t *src, size_t rows, size_t cols, float *dst) {
     for (size_t i = 0; i < rows * cols; i++) dst[i] = s * (float)((int)i2s_code(src, i) - 1);
 }
 
-void tern_repack_i2s(const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales) {
-    float s = i2s_scale(src, rows, cols);
-    uint8_t *codes = malloc(cols ? cols : 1);
-    size_t row_bytes = tern_t5_row_bytes(cols);
-    for (size_t r = 0; r < rows; r++) {
-        for (size_t k = 0; k < cols; k++) codes[k] = i2s_code(src, r * cols + k);
-        tern_t5_pack_row(codes, cols, dst + r * row_bytes);
-        row_scales[r] = s;
-    }
-    free(codes);
+void tern_repack_i2s(tern_pool *pool, const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales) {
+    repack(pool, src, rows, cols, 0, NULL, dst, row_scales);
 }
 
 // ---- Ternarization and activations --------------------------------------------------------

@@ -9,33 +9,60 @@ public final class TernaryMatrix: @unchecked Sendable {
     public let cols: Int
     /// Bytes of one packed row.
     public let rowBytes: Int
-    let storage: TensorStorage
-    let scales: UnsafeMutablePointer<Float>
+    /// The packed rows, then one Float scale per row: the whole matrix, as the layout cache
+    /// stores it. Never written after init.
+    public let bytes: UnsafeRawBufferPointer
+    /// Keeps `bytes` alive: the `TensorStorage` a repack wrote, or a mapped cache file.
+    private let owner: AnyObject
 
-    init(rows: Int, cols: Int) {
+    /// Bytes a rows x cols matrix takes (packed rows and scales).
+    public static func byteCount(rows: Int, cols: Int) -> Int {
+        rows * (tern_t5_row_bytes(cols) + MemoryLayout<Float>.size)
+    }
+
+    private init(rows: Int, cols: Int, storage: TensorStorage) {
         self.rows = rows
         self.cols = cols
         rowBytes = tern_t5_row_bytes(cols)
-        storage = TensorStorage(byteCount: rows * rowBytes + rows * 4)
-        scales = (storage.pointer + rows * rowBytes).bindMemory(to: Float.self, capacity: rows)
+        bytes = UnsafeRawBufferPointer(storage.bytes)
+        owner = storage
     }
 
-    /// Repacks a tensor stored in a public encoding (e.g. a slice of an mmapped GGUF file).
-    /// Throws if the byte count does not fit rows x cols, or if a TQ row mixes block scales.
-    public convenience init(encoding: TernaryEncoding, bytes: UnsafeRawBufferPointer, rows: Int, cols: Int) throws {
+    /// Repacks a tensor stored in a public encoding (e.g. a slice of an mmapped GGUF file),
+    /// its rows spread over `pool`; the result is the same for any thread count. Throws if
+    /// the byte count does not fit rows x cols, or if a TQ row mixes block scales.
+    public convenience init(encoding: TernaryEncoding, bytes: UnsafeRawBufferPointer, rows: Int, cols: Int,
+                            pool: ThreadPool? = nil) throws {
         try encoding.checkSize(bytes.count, rows: rows, cols: cols)
-        self.init(rows: rows, cols: cols)
+        let storage = TensorStorage(byteCount: Self.byteCount(rows: rows, cols: cols))
+        self.init(rows: rows, cols: cols, storage: storage)
         let src = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let dst = storage.pointer.assumingMemoryBound(to: UInt8.self)
+        let scales = (storage.pointer + rows * rowBytes).assumingMemoryBound(to: Float.self)
         let badRow: Int
         switch encoding {
-        case .tq2_0: badRow = tern_repack_tq2_0(src, rows, cols, dst, scales)
-        case .tq1_0: badRow = tern_repack_tq1_0(src, rows, cols, dst, scales)
+        case .tq2_0: badRow = tern_repack_tq2_0(pool?.raw, src, rows, cols, dst, scales)
+        case .tq1_0: badRow = tern_repack_tq1_0(pool?.raw, src, rows, cols, dst, scales)
         case .i2s:
-            tern_repack_i2s(src, rows, cols, dst, scales)
+            tern_repack_i2s(pool?.raw, src, rows, cols, dst, scales)
             badRow = -1
         }
         if badRow >= 0 { throw TernaryError.mixedBlockScales(encoding: encoding, row: badRow) }
+    }
+
+    /// A matrix over T5 bytes already in memory (`bytes` of another matrix, e.g. in a mapped
+    /// layout cache), kept alive by `owner`; nothing is copied. Throws unless `bytes` has
+    /// exactly the size of a rows x cols matrix and starts on a 64-byte boundary.
+    public init(packed bytes: UnsafeRawBufferPointer, rows: Int, cols: Int, owner: AnyObject) throws {
+        try TensorShapeError.check("bytes of a \(rows)x\(cols) T5 matrix", expected: Self.byteCount(rows: rows, cols: cols),
+                                   actual: bytes.count)
+        try TensorShapeError.check("64-byte alignment of a \(rows)x\(cols) T5 matrix: remainder", expected: 0,
+                                   actual: Int(bitPattern: bytes.baseAddress) % 64)
+        self.rows = rows
+        self.cols = cols
+        rowBytes = tern_t5_row_bytes(cols)
+        self.bytes = bytes
+        self.owner = owner
     }
 
     public static func repacking(_ bytes: [UInt8], encoding: TernaryEncoding, rows: Int, cols: Int) throws -> TernaryMatrix {
@@ -43,26 +70,29 @@ public final class TernaryMatrix: @unchecked Sendable {
     }
 
     /// Bytes the packed weights and scales occupy in memory.
-    public var byteCount: Int { storage.byteCount }
+    public var byteCount: Int { bytes.count }
 
     /// An independent copy in new memory (benchmarks use copies to defeat the caches).
     public func copy() -> TernaryMatrix {
-        let m = TernaryMatrix(rows: rows, cols: cols)
-        m.storage.pointer.copyMemory(from: storage.pointer, byteCount: storage.byteCount)
-        return m
+        let storage = TensorStorage(byteCount: bytes.count)
+        storage.bytes.copyMemory(from: bytes)
+        return TernaryMatrix(rows: rows, cols: cols, storage: storage)
     }
+
+    private var packed: UnsafePointer<UInt8> { bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) }
+    private var scales: UnsafePointer<Float> { (bytes.baseAddress! + rows * rowBytes).assumingMemoryBound(to: Float.self) }
 
     public func scale(row: Int) -> Float { scales[row] }
 
     /// The weights of one row as floats (scale x {-1, 0, +1}).
     public func values(row: Int) -> [Float] {
         var codes = [UInt8](repeating: 1, count: tern_t5_padded_cols(cols))
-        tern_t5_unpack_row(storage.pointer.assumingMemoryBound(to: UInt8.self) + row * rowBytes, cols, &codes)
+        tern_t5_unpack_row(packed + row * rowBytes, cols, &codes)
         return codes.prefix(cols).map { scales[row] * Float(Int($0) - 1) }
     }
 
     var raw: tern_t5_matrix {
-        tern_t5_matrix(packed: storage.pointer.assumingMemoryBound(to: UInt8.self), row_scales: scales, rows: rows, cols: cols)
+        tern_t5_matrix(packed: packed, row_scales: scales, rows: rows, cols: cols)
     }
 
     // MARK: Products

@@ -6,7 +6,8 @@ import TernModel
 /// `tern bench model FILE`: prompt processing (pp) and text generation (tg) tokens/s as
 /// llama-bench reports them, plus what decode speed is made of: weight bytes per token,
 /// achieved GB/s against the memory bandwidth measured in the same run, the projections'
-/// share of a decode step, and resident memory against the file's size.
+/// share of a decode step, load time (cold: repack and write the layout cache; cached: read
+/// it back) and resident memory against the file's size.
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
@@ -24,6 +25,8 @@ struct BenchModel: ParsableCommand {
     var floatHead = false
     @Option(help: ArgumentHelp("Projection precision: int8, int16 (two int8 passes) or float32.", valueName: "int8|int16|float32"))
     var precision: MatmulPrecision = .int8Activations
+    @Flag(help: "Load once, repacking, without the layout cache ($TERN_LAYOUT_CACHE, default ~/.cache/tern/layouts).")
+    var noLayoutCache = false
 
     struct Report: Codable {
         let model: String
@@ -45,6 +48,11 @@ struct BenchModel: ParsableCommand {
         let decode_ms_per_token: Double?
         let projection_ms_per_token: Double
         let head_ms_per_token: Double
+        /// Seconds to load with no usable layout cache: parse, hash, repack, write the cache.
+        let load_seconds_cold: Double
+        /// Seconds of the next load, from the cache file just written (nil: cache off).
+        let load_seconds_cached: Double?
+        let layout_cache: String
         let rss_after_load_bytes: Int?
         let rss_after_run_bytes: Int?
     }
@@ -52,7 +60,20 @@ struct BenchModel: ParsableCommand {
     func run() throws {
         let pool = ThreadPool(threads: threads)
         let bandwidth = noBandwidth ? nil : TernaryMemoryBandwidth.measure(pool: pool)
-        let model = try TransformerModel(path: file, quantizeFloatHead: !floatHead)
+        let model: TransformerModel, coldSeconds: Double, cachedSeconds: Double?
+        if var cache = noLayoutCache ? nil : LayoutCache.forCommand {
+            // Cold: the file for this model is rebuilt as if absent; the model is dropped
+            // before the cached load, so the latter's resident memory is its own.
+            cache.refresh = true
+            coldSeconds = try Self.load(file, quantizeFloatHead: !floatHead, pool: pool, cache: cache).seconds
+            cache.refresh = false
+            let seconds: Double
+            (model, seconds) = try Self.load(file, quantizeFloatHead: !floatHead, pool: pool, cache: cache)
+            cachedSeconds = seconds
+        } else {
+            (model, coldSeconds) = try Self.load(file, quantizeFloatHead: !floatHead, pool: pool, cache: nil)
+            cachedSeconds = nil
+        }
         let rssLoaded = Self.residentBytes()
         let bench = try ModelBenchmark(model: model, pool: pool, configuration: .init(
             promptTokens: p, generatedTokens: n, repetitions: repetitions, precision: precision))
@@ -69,6 +90,8 @@ struct BenchModel: ParsableCommand {
             pct_bandwidth: gbs.flatMap { g in bandwidth.map { 100 * g / $0 } },
             decode_ms_per_token: decodeSeconds.map { $0 * 1e3 }, projection_ms_per_token: r.projectionSecondsPerToken * 1e3,
             head_ms_per_token: r.headSecondsPerToken * 1e3,
+            load_seconds_cold: coldSeconds, load_seconds_cached: cachedSeconds,
+            layout_cache: model.layoutCacheOutcome.description,
             rss_after_load_bytes: rssLoaded, rss_after_run_bytes: rssRun)
         if json {
             let encoder = JSONEncoder()
@@ -99,8 +122,21 @@ struct BenchModel: ParsableCommand {
             lines.append(String(format: "decode step %.2f ms: block projections %.2f ms, head %.2f ms, rest of the graph %.2f ms", ms,
                                 r.projection_ms_per_token, r.head_ms_per_token, ms - kernels))
         }
+        var load = String(format: "load %.2f s cold", r.load_seconds_cold)
+        if let cached = r.load_seconds_cached { load += String(format: ", %.2f s cached", cached) }
+        lines.append("\(load) (\(r.layout_cache))")
         lines.append("resident memory: \(mb(r.rss_after_load_bytes)) after load, \(mb(r.rss_after_run_bytes)) after the runs (file \(mb(r.file_bytes)))")
         return lines.joined(separator: "\n")
+    }
+
+    /// A model loaded from `path` and the seconds it took.
+    static func load(_ path: String, quantizeFloatHead: Bool, pool: ThreadPool,
+                     cache: LayoutCache?) throws -> (model: TransformerModel, seconds: Double) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let model = try TransformerModel(path: path, quantizeFloatHead: quantizeFloatHead, pool: pool, layoutCache: cache)
+        let d = clock.now - start
+        return (model, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
     }
 
     /// The process's resident set size from /proc/self/statm (nil where there is none).

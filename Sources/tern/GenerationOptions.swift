@@ -54,6 +54,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "A GGUF LoRA adapter to apply (unmerged) on top of the model.")
     var lora: String?
 
+    @Flag(help: "Repack the weights at load without reading or writing the layout cache ($TERN_LAYOUT_CACHE, default ~/.cache/tern/layouts; TERN_LAYOUT_CACHE=off also disables it).")
+    var noLayoutCache = false
+
     func validate() throws {
         if float32, precision != .int16Activations, precision != .float32 {
             throw ValidationError("--float32 contradicts --precision \(precision.rawValue)")
@@ -62,9 +65,11 @@ struct EngineOptions: ParsableArguments {
         if let context, context < 1 { throw ValidationError("--context must be at least 1, got \(context)") }
     }
 
-    /// The model of `file`, with the `--lora` adapter attached when one was given.
+    /// The model of `file`, with the `--lora` adapter attached when one was given; its
+    /// engine layout comes from the layout cache unless `--no-layout-cache`.
     func model(file: GGUFFile) throws -> TransformerModel {
-        try TransformerModel(file: file, adapter: try lora.map { try LoRAAdapterFile.read(path: $0) })
+        try TransformerModel(file: file, adapter: try lora.map { try LoRAAdapterFile.read(path: $0) },
+                             pool: ThreadPool(threads: threads), layoutCache: noLayoutCache ? nil : LayoutCache.forCommand)
     }
 
     /// The precision chosen by `--precision` or `--float32`.

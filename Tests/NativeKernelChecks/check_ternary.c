@@ -35,7 +35,7 @@ static problem make(size_t rows, size_t cols, size_t tokens, int weights, int ac
     tern_encode_tq2_0(wf, rows, cols, p.tq2);
     p.packed = aligned_alloc(64, rows * tern_t5_row_bytes(cols));
     p.scales = malloc(rows * sizeof(float));
-    long bad = tern_repack_tq2_0(p.tq2, rows, cols, p.packed, p.scales);
+    long bad = tern_repack_tq2_0(NULL, p.tq2, rows, cols, p.packed, p.scales);
     native_check(bad < 0, "ternary: repack of a ternarized TQ2_0 tensor");
     size_t stride = tern_activation_stride(cols);
     p.x = malloc(tokens * cols * sizeof(float) + 4);

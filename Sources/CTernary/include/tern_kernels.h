@@ -6,4 +6,5 @@
 #include "tern_float.h"
 #include "tern_quant.h"
 #include "tern_ternary.h"
+#include "tern_hash.h"
 #endif

@@ -58,11 +58,13 @@ void tern_decode_tq1_0(const uint8_t *src, size_t rows, size_t cols, float *dst)
 void tern_decode_i2s(const uint8_t *src, size_t rows, size_t cols, float *dst);
 
 /// Repacks into the engine layout: `dst` holds rows * tern_t5_row_bytes(cols) bytes and
-/// `row_scales` one scale per row. Returns -1 on success, otherwise the index of a row
-/// whose non-zero blocks carry different scales (the engine keeps one scale per row).
-long tern_repack_tq2_0(const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales);
-long tern_repack_tq1_0(const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales);
-void tern_repack_i2s(const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales);
+/// `row_scales` one scale per row. Returns -1 on success, otherwise the index of the first
+/// row whose non-zero blocks carry different scales (the engine keeps one scale per row).
+/// Rows are spread over `pool` (NULL: the caller alone); the bytes written are the same
+/// for any thread count.
+long tern_repack_tq2_0(tern_pool *pool, const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales);
+long tern_repack_tq1_0(tern_pool *pool, const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales);
+void tern_repack_i2s(tern_pool *pool, const uint8_t *src, size_t rows, size_t cols, uint8_t *dst, float *row_scales);
 
 // ---- Activations --------------------------------------------------------------------
 /// Per token absmax int8: s = 127/max|x|, q = clamp(rint(x*s), -127, 127). Writes

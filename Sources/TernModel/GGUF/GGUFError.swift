@@ -24,6 +24,7 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case overlappingTensors(String, String)
     case dataSizeMismatch(tensor: String, expected: Int, got: Int)
     case writeFailed(path: String, reason: String)
+    case readFailed(offset: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -71,6 +72,8 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
             return "tensor '\(tensor)' needs \(expected) bytes of data, got \(got)"
         case .writeFailed(let path, let reason):
             return "cannot write GGUF file '\(path)': \(reason)"
+        case .readFailed(let offset, let reason):
+            return "cannot read the model file at offset \(offset): \(reason)"
         }
     }
 }

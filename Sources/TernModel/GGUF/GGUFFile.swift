@@ -1,3 +1,5 @@
+import TernKernels
+
 /// A parsed, fully validated GGUF v2/v3 file. Metadata is decoded eagerly; tensor data stays
 /// in the mapped file and is handed out as views (`tensorData`) that live as long as `self`.
 ///
@@ -160,6 +162,23 @@ public final class GGUFFile: Sendable {
             return UnsafeRawBufferPointer(start: nil, count: 0)
         }
         return UnsafeRawBufferPointer(rebasing: storage.buffer[tensor.fileOffset..<tensor.fileOffset + tensor.byteCount])
+    }
+
+    /// Drops the resident pages of `bytes` (a view from `data(of:)`) once they have been
+    /// copied into another form; see `MappedBytes.releaseResidentPages`. The view stays valid.
+    public func releaseResidentPages(of bytes: UnsafeRawBufferPointer) {
+        storage.releaseResidentPages(of: bytes)
+    }
+
+    /// Copies `bytes` (a view from `data(of:)`) into `out` with a read of the file rather
+    /// than through the mapping, so nothing becomes resident; see `MappedBytes.read`.
+    public func read(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
+        try storage.read(bytes, into: out)
+    }
+
+    /// `ContentHash` of the whole file, read without mapping it (see `MappedBytes`).
+    public func contentHash(pool: ThreadPool?) throws -> UInt64 {
+        try storage.contentHash(pool: pool)
     }
 
     private static func validatedDimensions(_ raw: [UInt64], tensor: String) throws -> [Int] {

@@ -32,6 +32,8 @@ public final class InferenceSession {
     /// Scratch of the int16 path's projections (unused by int8 and float32 sessions).
     private let splitWorkspace = SplitWorkspace()
     private var logits = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+    /// A stored embedding row on its way from the file (see `TokenEmbedding`).
+    private let embeddingStaging: UnsafeMutableRawBufferPointer
 
     /// - Parameters:
     ///   - contextLength: cache capacity in tokens; defaults to the model's context length.
@@ -50,9 +52,13 @@ public final class InferenceSession {
         // The Q8_0 head (when the model was loaded with one) serves both integer precisions;
         // .float32 keeps the stored head, so it stays the float model.
         outputHead = precision == .float32 ? model.output : (model.quantizedOutput ?? model.output)
+        embeddingStaging = .allocate(byteCount: max(1, model.tokenEmbedding.stagingBytes), alignment: 64)
     }
 
-    deinit { logits.deallocate() }
+    deinit {
+        logits.deallocate()
+        embeddingStaging.deallocate()
+    }
 
     /// Forgets every cached position (a new conversation reuses the memory).
     public func reset() { position = 0 }
@@ -86,7 +92,7 @@ public final class InferenceSession {
         let b = s.batch(n)
         for (t, id) in tokens.enumerated() {
             b.positions[t] = Int32(position + t)
-            try model.tokenEmbedding.copyRow(Int(id), into: b.hidden.rows(t..<t + 1, width: e))
+            try model.tokenEmbedding.copyRow(Int(id), into: b.hidden.rows(t..<t + 1, width: e), staging: embeddingStaging)
         }
         for (index, block) in model.blocks.enumerated() {
             try runBlock(block, layer: index, buffers: b, scratch: s)

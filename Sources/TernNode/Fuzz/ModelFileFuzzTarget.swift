@@ -56,6 +56,7 @@ extension GGUFError {
         case .overlappingTensors: "overlappingTensors"
         case .dataSizeMismatch: "dataSizeMismatch"
         case .writeFailed: "writeFailed"
+        case .readFailed: "readFailed"
         }
     }
 }
