@@ -26,6 +26,7 @@ done
 [ -x "$tern" ] || { echo "dispatch-accuracy: $tern not built; run scripts/setup.sh" >&2; exit 1; }
 [ -f "$model" ] || { echo "dispatch-accuracy: $model missing; run scripts/setup.sh" >&2; exit 1; }
 mkdir -p "$out"
+echo "==> adapters, daemon logs and results.json go to $out"
 common=(--format chat --rank 8 --alpha 16 --modules attn_q,attn_k,attn_v,attn_o --ctx 128 --batch "$batch" --lr "$lr")
 steps=$((rounds * inner * workers))
 

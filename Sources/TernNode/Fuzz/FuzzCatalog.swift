@@ -30,6 +30,8 @@ public enum FuzzCatalog {
               make: { TaskStreamFuzzTarget() }),
         Entry(name: "train-options", summary: "train job options from a requester: TrainJobOptions",
               make: { TrainOptionsFuzzTarget() }),
+        Entry(name: "train-result", summary: "adapters workers return: LoRAAdapterFile, parameter hash",
+              make: { try TrainResultFuzzTarget() }),
         Entry(name: "control", summary: "control API JSON bodies and the node's JSON files",
               make: { try ControlFuzzTarget() }),
         Entry(name: "gguf", summary: "model files: GGUFFile(bytes:), ModelSummary, tokenizer",
