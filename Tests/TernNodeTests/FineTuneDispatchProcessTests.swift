@@ -18,7 +18,10 @@ import TernNode
         #expect(run.status == 0, "\(run.err)")
         let status = try TaskPlaneProcessTests.json(FineTuneStatus.self, run.out)
         #expect(status.state == "finished" && status.completed.count == 2, "\(status)")
-        #expect(status.completed.allSatisfy { $0.workers.count == 2 }, "\(status)")
+        // Both peers are chosen; a round's shards follow the speeds the peers measured at start
+        // (on a loaded machine one may measure so slow that its share is under half a step
+        // and it sits the round out), so a round has one or two workers.
+        #expect(status.workers.count == 2 && status.completed.allSatisfy { (1...2).contains($0.workers.count) }, "\(status)")
         let adapter = try LoRAAdapterFile.read(path: out)
         #expect(adapter.rank == 2 && adapter.sites.count == 4)
 
@@ -97,21 +100,22 @@ import TernNode
             environment: { $0 == 2 ? ["TERN_FAULT": "perturb-update"] : [:] })
         defer { for daemon in daemons { daemon.stop() } }
         let run = try await TaskPlaneProcessTests.ternInBackground(
-            Self.dispatch(try Self.tinyInputs(in: root), innerSteps: 4, node: daemons[0], extra: ["--verify-rate", "0", "--wait", "--json"]))
+            Self.dispatch(try Self.tinyInputs(in: root), innerSteps: 8, node: daemons[0], extra: ["--verify-rate", "0", "--wait", "--json"]))
         #expect(run.status == 0, "\(run.err)")
         let status = try TaskPlaneProcessTests.json(FineTuneStatus.self, run.out)
         let cheat = try NodeIdentity.loadOrCreate(inDirectory: daemons[2].directory.url.path).nodeID.hex
         #expect(status.state == "finished" && status.banned == [cheat], "\(status)")
         #expect(status.completed.count == 2 && status.completed.allSatisfy { !$0.workers.contains(cheat) && !$0.workers.isEmpty })
         let failed = (status.checks ?? []).filter { !$0.matched }
-        #expect(failed.count == 1 && failed[0].worker == cheat && failed[0].firstDivergentStep == 2, "\(status.checks ?? [])")
+        // It cheats after the middle step of its shard, whose length follows the measured speeds.
+        #expect(failed.count == 1 && failed[0].worker == cheat && (failed[0].firstDivergentStep ?? 0) >= 1, "\(status.checks ?? [])")
 
         let credits = try TaskPlaneProcessTests.tern(["ledger", "credits", "--json", "--data", daemons[0].directory.url.path])
         struct Credit: Decodable { let node: String; let jobsAccepted: Int64; let jobsRevoked: Int64 }
         let cheatCredit = try #require(try TaskPlaneProcessTests.json([Credit].self, credits.out).first { $0.node == cheat })
         #expect(cheatCredit.jobsAccepted == 0 && cheatCredit.jobsRevoked == 1, "\(credits.out)")
         let shown = try TaskPlaneProcessTests.tern(["finetune", "status", status.id, "--node-data", daemons[0].directory.url.path])
-        #expect(shown.out.contains("MISMATCH from step 2") && shown.out.contains("banned"), "\(shown.out)")
+        #expect(shown.out.contains("MISMATCH from step") && shown.out.contains("banned"), "\(shown.out)")
     }
 
     /// `tern bench dispatch` runs its own daemons and splits every round's wall time into
