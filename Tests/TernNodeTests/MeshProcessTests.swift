@@ -67,7 +67,7 @@ import TernNode
         func client() async throws -> ControlClient {
             // Generous: in the full suite a dozen daemons start at once on two cores, each
             // measuring its throughput, beside the model tests.
-            try await eventually(seconds: 60) { try? ControlClient(directory: self.directory) }
+            try await eventually(seconds: 120) { try? ControlClient(directory: self.directory) }
         }
     }
 
