@@ -6,6 +6,7 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case tokenOutOfRange(token: Int32, vocabularySize: Int)
     case contextFull(position: Int, tokens: Int, capacity: Int)
     case emptyBatch
+    case badBatch(String)
     case emptyPrompt
     case badBenchmark(String)
 
@@ -21,6 +22,8 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
             return "\(n) tokens at position \(p) do not fit the context of \(capacity) tokens"
         case .emptyBatch:
             return "a forward pass needs at least one token"
+        case .badBatch(let reason):
+            return "inconsistent batch: \(reason)"
         case .emptyPrompt:
             return "the prompt encodes to no tokens"
         case .badBenchmark(let reason):

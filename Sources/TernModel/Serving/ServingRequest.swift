@@ -1,0 +1,49 @@
+/// What a client asks the serving engine for: a continuation of `prompt`.
+public struct ServingRequest: Sendable {
+    public var prompt: [Int32]
+    public var sampling: SamplingConfiguration
+    /// Tokens to generate at most (0: none).
+    public var maxTokens: Int
+    public var stopStrings: [String]
+
+    public init(prompt: [Int32], sampling: SamplingConfiguration = .greedy, maxTokens: Int, stopStrings: [String] = []) {
+        self.prompt = prompt
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stopStrings = stopStrings
+    }
+}
+
+/// What the engine reports about one request, in order: its tokens as they are sampled,
+/// then exactly one `finished` or `failed` (none after `cancel`).
+public enum ServingEvent: Sendable {
+    /// A sampled token and the visible text it completes (may be empty: part of a
+    /// character, or text held back while it might begin a stop string).
+    case token(Int32, text: String)
+    case finished(ServingOutcome)
+    case failed(String)
+}
+
+/// How a request ended.
+public struct ServingOutcome: Sendable, Equatable {
+    public let finishReason: FinishReason
+    public let promptTokens: Int
+    /// Tokens sampled, including an end-of-generation token that ended it.
+    public let completionTokens: Int
+    /// Visible text not yet reported with a token (the end of a character the last token
+    /// left incomplete); the request's text is its tokens' texts followed by this.
+    public let trailingText: String
+}
+
+/// Errors the engine answers a submission with.
+public enum ServingError: Error, Equatable, CustomStringConvertible {
+    case rejected(String)
+    case shutDown
+
+    public var description: String {
+        switch self {
+        case .rejected(let reason): reason
+        case .shutDown: "the serving engine has shut down"
+        }
+    }
+}
