@@ -5,6 +5,6 @@ import ArgumentParser
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure kernel, model, fine-tuning and blob transfer speed on this machine.",
-        subcommands: [BenchKernels.self, BenchFloat.self, BenchModel.self, BenchFinetune.self, BenchBlob.self, BenchDispatch.self]
+        subcommands: [BenchKernels.self, BenchFloat.self, BenchModel.self, BenchFinetune.self, BenchBlob.self, BenchDispatch.self, BenchServe.self]
     )
 }

@@ -81,6 +81,13 @@ final class BatchForward {
 
     var maxPositions: Int { attention.maxPositions }
 
+    /// Weight bytes one pass reads, whatever its batch: every projection of every block and the head.
+    var weightBytesPerStep: Int {
+        model.blocks.reduce(outputHead.weights.byteCount) { sum, b in
+            sum + [b.query, b.key, b.value, b.attentionOutput, b.gate, b.up, b.down].reduce(0) { $0 + $1.weights.byteCount }
+        }
+    }
+
     /// Runs `tokens` — the sequences' rows, concatenated in `sequences` order — stores their
     /// keys and values in each sequence's blocks, and returns the selected logits, row-major
     /// (rows × vocabulary), sequences in order. The buffer belongs to this pass and is

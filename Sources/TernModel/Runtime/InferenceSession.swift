@@ -26,7 +26,7 @@ public final class InferenceSession {
     public private(set) var position = 0
     public let capacity: Int
 
-    private let pass: BatchForward
+    let pass: BatchForward
     private var blocks: [Int32] = []
 
     /// The head this session multiplies with (see `BatchForward.outputHead`).

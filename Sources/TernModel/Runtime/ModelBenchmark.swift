@@ -114,11 +114,7 @@ public struct ModelBenchmark {
 
 extension InferenceSession {
     /// Weight bytes one decode step reads: every projection of every block and the head.
-    public var weightBytesPerToken: Int {
-        model.blocks.reduce(outputHead.weights.byteCount) { sum, b in
-            sum + [b.query, b.key, b.value, b.attentionOutput, b.gate, b.up, b.down].reduce(0) { $0 + $1.weights.byteCount }
-        }
-    }
+    public var weightBytesPerToken: Int { pass.weightBytesPerStep }
 
     /// Multiplies one token through every block projection, then through the head, nothing
     /// else, and returns the seconds of each part: the share of a decode step that the

@@ -137,6 +137,9 @@ public final class ServingEngine: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Weight bytes every forward pass reads, whatever the number of streams in it.
+    public var weightBytesPerPass: Int { pass.weightBytesPerStep }
+
     public var statistics: Statistics {
         condition.lock()
         defer { condition.unlock() }
@@ -212,7 +215,7 @@ public final class ServingEngine: @unchecked Sendable {
         }
         requests[id] = RequestState(
             request: request, onEvent: onEvent, sampler: Sampler(request.sampling),
-            stop: StopConditions(endTokenIDs: tokenizer.endOfGenerationIDs, stopStrings: request.stopStrings,
+            stop: StopConditions(endTokenIDs: request.stopsAtEndOfGeneration ? tokenizer.endOfGenerationIDs : [], stopStrings: request.stopStrings,
                                  maxTokens: request.maxTokens),
             decoder: TokenStreamDecoder(tokenizer: tokenizer))
     }

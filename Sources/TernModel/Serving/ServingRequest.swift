@@ -5,12 +5,16 @@ public struct ServingRequest: Sendable {
     /// Tokens to generate at most (0: none).
     public var maxTokens: Int
     public var stopStrings: [String]
+    /// False runs to `maxTokens` through end-of-generation tokens (benchmarks).
+    public var stopsAtEndOfGeneration: Bool
 
-    public init(prompt: [Int32], sampling: SamplingConfiguration = .greedy, maxTokens: Int, stopStrings: [String] = []) {
+    public init(prompt: [Int32], sampling: SamplingConfiguration = .greedy, maxTokens: Int, stopStrings: [String] = [],
+                stopsAtEndOfGeneration: Bool = true) {
         self.prompt = prompt
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopStrings = stopStrings
+        self.stopsAtEndOfGeneration = stopsAtEndOfGeneration
     }
 }
 
