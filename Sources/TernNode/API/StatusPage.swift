@@ -40,9 +40,9 @@ enum StatusPage {
       td.num { text-align: right; font-variant-numeric: tabular-nums; }
       code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
       .pill { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px; color: #fff; background: var(--muted); }
-      .pill.alive, .pill.running, .pill.finished { background: var(--ok); }
-      .pill.suspect { background: var(--warn); }
-      .pill.dead, .pill.left, .pill.failed, .pill.cancelled { background: var(--bad); }
+      .pill.alive, .pill.running, .pill.finished, .pill.accepted { background: var(--ok); }
+      .pill.suspect, .pill.pending { background: var(--warn); }
+      .pill.dead, .pill.left, .pill.failed, .pill.cancelled, .pill.revoked { background: var(--bad); }
       .bar { position: relative; height: 8px; min-width: 80px; background: var(--line); border-radius: 4px; overflow: hidden; }
       .bar > span { position: absolute; inset: 0 auto 0 0; background: var(--accent); }
       .muted { color: var(--muted); }
@@ -108,6 +108,9 @@ enum StatusPage {
     }
     function num(v) { const n = Number(v); return Number.isFinite(n) ? n : null; }
     function short(id) { return String(id || "").slice(0, 12); }
+    // Node ids as the member table names them (fingerprints), for nodes this one knows.
+    let fingerprints = {};
+    function nodeLabel(id) { return fingerprints[id] || short(id); }
     function bytes(n) {
       n = num(n); if (n == null) return "–";
       const units = ["B", "KiB", "MiB", "GiB", "TiB"]; let i = 0;
@@ -133,7 +136,7 @@ enum StatusPage {
       for (const r of rows) tbody.append(r);
     }
     function lossCurve(losses, running) {
-      const w = 360, h = 120, pad = 22;
+      const w = 360, h = 120, pad = 36;
       const points = losses.map(num).filter(v => v != null);
       const live = running.map(s => num(s.loss)).filter(v => v != null);
       const liveMean = live.length ? live.reduce((a, b) => a + b, 0) / live.length : null;
@@ -165,6 +168,8 @@ enum StatusPage {
         `${s.node.version} · gossip ${s.node.gossipAddress} · up ${duration(s.node.uptimeSeconds)} · ` +
         `${s.node.membersAlive} alive, ${s.node.membersSuspect} suspect, ${s.node.membersDead} dead`;
       const names = s.modelNames || {};
+      fingerprints = {};
+      for (const m of s.members) fingerprints[m.nodeID] = m.fingerprint;
       fill(document.querySelector("#members tbody"), s.members.map(m => {
         const models = (m.models || []).map(id => names[id] || short(id));
         const load = num(m.loadPercent);
@@ -188,7 +193,7 @@ enum StatusPage {
         const total = f.running.reduce((a, r) => a + (num(r.steps) || 0), 0);
         const roundFraction = f.rounds ? (f.roundsDone + (total ? steps / total : 0)) / f.rounds : 0;
         const shardRows = f.running.map(r => el("tr", { class: "shard" },
-          el("td", {}, "shard " + r.shard), el("td", { class: "mono" }, short(r.worker)),
+          el("td", {}, "shard " + r.shard), el("td", { class: "mono" }, nodeLabel(r.worker)),
           el("td", {}, bar(num(r.steps) ? r.stepsDone / r.steps : 0, `${r.stepsDone}/${r.steps}`)),
           el("td", { class: "num" }, `${r.stepsDone}/${r.steps}`),
           el("td", { class: "num" }, num(r.loss) == null ? "–" : num(r.loss).toFixed(3))));
@@ -205,13 +210,13 @@ enum StatusPage {
 
       fill(document.querySelector("#receipts tbody"), s.receipts.map(r => el("tr", { class: "receipt" },
         el("td", { class: "mono" }, short(r.jobID)), el("td", {}, r.kind),
-        el("td", { class: "mono" }, short(r.worker)), el("td", { class: "mono" }, short(r.requester)),
+        el("td", { class: "mono" }, nodeLabel(r.worker)), el("td", { class: "mono" }, nodeLabel(r.requester)),
         el("td", { class: "num" }, r.tokens), el("td", { class: "num" }, ((num(r.wallMillis) || 0) / 1000).toFixed(1) + " s"),
         el("td", {}, r.revokedReason ? pill("revoked") : pill(r.accepted ? "accepted" : "pending")),
         el("td", { class: "muted" }, new Date(r.createdAt).toLocaleTimeString()))), 8, "no receipts yet");
 
       fill(document.querySelector("#credits tbody"), s.credits.map(c => el("tr", { class: "credit" },
-        el("td", { class: "mono" }, short(c.nodeID)), el("td", { class: "num" }, c.jobsAccepted),
+        el("td", { class: "mono" }, nodeLabel(c.nodeID)), el("td", { class: "num" }, c.jobsAccepted),
         el("td", { class: "num" }, c.jobsRejected), el("td", { class: "num" }, c.jobsRevoked),
         el("td", { class: "num" }, c.tokensAccepted))), 5, "no credits yet");
     }
