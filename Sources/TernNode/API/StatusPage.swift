@@ -32,12 +32,13 @@ enum StatusPage {
       header h1 { margin: 0; font-size: 18px; font-weight: 600; }
       header .meta { color: #aab4c3; font-size: 13px; }
       main { padding: 16px 24px; display: grid; gap: 16px; }
-      section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+      section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; min-width: 0; overflow-x: auto; }
       h2 { margin: 0 0 8px; font-size: 15px; }
       table { width: 100%; border-collapse: collapse; }
       th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
       th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
-      td.num { text-align: right; font-variant-numeric: tabular-nums; }
+      td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+      td.muted, td.mono { white-space: nowrap; }
       code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
       .pill { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px; color: #fff; background: var(--muted); }
       .pill.alive, .pill.running, .pill.finished, .pill.accepted { background: var(--ok); }
