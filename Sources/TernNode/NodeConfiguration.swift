@@ -64,6 +64,12 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var uploadBytesPerSecond: Double?
     /// Kernel threads per job (`--threads`); nil: one per core.
     public var kernelThreads: Int?
+    /// The public API listener (OpenAI-compatible `/v1/…`, `/metrics`, the status page);
+    /// nil: none. `--api PORT` alone binds loopback.
+    public var api: HostPort?
+    /// A file holding the key every `/v1/…` request must present as `Authorization: Bearer`;
+    /// nil: no key (fine on loopback).
+    public var apiKeyFile: String?
     /// Test-only fault injection (`--allow-faults` with `TERN_FAULT=…`); never read from a
     /// configuration file.
     public var trainFault: TrainFault?
@@ -72,7 +78,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort
-        case maxJobs, blobQuotaBytes, uploadBytesPerSecond, kernelThreads
+        case maxJobs, blobQuotaBytes, uploadBytesPerSecond, kernelThreads, api, apiKeyFile
     }
 
     /// The task plane's limits.
@@ -97,6 +103,20 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         blobQuotaBytes = try c.decodeIfPresent(UInt64.self, forKey: .blobQuotaBytes) ?? blobQuotaBytes
         uploadBytesPerSecond = try c.decodeIfPresent(Double.self, forKey: .uploadBytesPerSecond)
         kernelThreads = try c.decodeIfPresent(Int.self, forKey: .kernelThreads)
+        api = try c.decodeIfPresent(HostPort.self, forKey: .api)
+        apiKeyFile = try c.decodeIfPresent(String.self, forKey: .apiKeyFile)
+    }
+
+    /// The API key from `apiKeyFile` (surrounding whitespace trimmed), nil without one. An
+    /// unreadable or empty file stops the node rather than leaving the API open.
+    public func apiKey() throws -> ControlToken? {
+        guard let apiKeyFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: apiKeyFile) else { throw NodeError.cannotRead(apiKeyFile) }
+        let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !key.isEmpty, !key.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw NodeError.badConfiguration(path: apiKeyFile, reason: "the API key file must hold one key, without spaces")
+        }
+        return ControlToken(value: key)
     }
 
     public static func load(from path: String) throws -> NodeConfiguration {

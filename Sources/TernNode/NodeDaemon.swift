@@ -40,12 +40,14 @@ public enum NodeDaemon {
         }
         let initialProfile = profiles.current()
 
+        let apiKey = try configuration.apiKey()
         let token = ControlToken.generate()
         try token.write(to: directory.controlTokenFile)
         let endpointFile = directory.controlEndpointFile
+        let control = RuntimeControl(runtime: runtime, tasks: tasks, profiles: profiles, fineTunes: fineTunes,
+                                     dataDirectory: directory.url.path)
         let app = ControlServer.application(
-            handler: RuntimeControl(runtime: runtime, tasks: tasks, profiles: profiles, fineTunes: fineTunes,
-                                    dataDirectory: directory.url.path),
+            handler: control,
             token: token, port: configuration.controlPort, logger: logger,
             onListening: { port in
                 let endpoint = ControlEndpoint(port: port, pid: getpid())
@@ -58,8 +60,31 @@ public enum NodeDaemon {
                     "class": "\(hardware.deviceClass)", "cores": "\(hardware.logicalCores)"])
             })
         let mesh = MeshService(runtime: runtime, profile: initialProfile)
-        let group = ServiceGroup(services: [mesh, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        defer { try? FileManager.default.removeItem(at: endpointFile) }
+        var services: [any Service] = [mesh, app]
+        let apiEndpointFile = directory.apiEndpointFile
+        try? FileManager.default.removeItem(at: apiEndpointFile)
+        if let api = configuration.api {
+            let observer = RuntimeObserver(control: control, ledger: ledger, compute: compute)
+            // One registry per daemon (never the process-global metrics system): the
+            // serving engine records its tokens, queue and latencies into the same object.
+            let metrics = NodeMetrics()
+            services.append(APIServer.application(
+                address: api, key: apiKey, observer: observer, metrics: metrics, logger: logger,
+                onListening: { port in
+                    let endpoint = APIEndpoint(host: api.host, port: port, pid: getpid())
+                    if let data = try? ControlJSON.encoder.encode(endpoint) {
+                        FileManager.default.createFile(atPath: apiEndpointFile.path, contents: data,
+                                                       attributes: [.posixPermissions: 0o644])
+                    }
+                    logger.info("API listening", metadata: [
+                        "api": "\(endpoint.baseURL)", "key": "\(apiKey == nil ? "none" : "required")"])
+                }))
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        defer {
+            try? FileManager.default.removeItem(at: endpointFile)
+            try? FileManager.default.removeItem(at: apiEndpointFile)
+        }
         try await group.run()
         // Downloads in progress keep every chunk they verified (the bitmap is otherwise
         // committed every few dozen chunks).

@@ -21,6 +21,8 @@ public struct NodeDirectory: Sendable {
     public var blobsDirectory: URL { url.appendingPathComponent("blobs", isDirectory: true) }
     /// Written by a running daemon: where its control API listens, and its pid.
     public var controlEndpointFile: URL { url.appendingPathComponent("control.json") }
+    /// Written by a daemon started with `--api`: where its public API listens (`APIEndpoint`).
+    public var apiEndpointFile: URL { url.appendingPathComponent("api.json") }
 
     /// Creates the directory (mode 0700) if it does not exist.
     public func create() throws {

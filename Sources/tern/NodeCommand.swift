@@ -39,8 +39,10 @@ struct NodeCommand: AsyncParsableCommand {
                 hardware profile, and serves the control API that `tern node status` and
                 `tern mesh …` use on 127.0.0.1. Flags override the --config file (JSON with keys
                 listen, advertise, bootstrap, meshKeyFile, deviceClass, protocolPeriodMillis, controlPort,
-                maxJobs, blobQuotaBytes, uploadBytesPerSecond, kernelThreads). Peers reach this node's blob store and
-                job runner (`blob/1`, `task/1` streams) on the same address as gossip.
+                maxJobs, blobQuotaBytes, uploadBytesPerSecond, kernelThreads, api, apiKeyFile). Peers reach this node's blob store and
+                job runner (`blob/1`, `task/1` streams) on the same address as gossip. With --api it also serves the
+                OpenAI-compatible API (/v1/models, …), Prometheus /metrics and a status page at / (docs/api.md);
+                the port it bound is written to api.json in the data directory.
                 """)
 
         @Option(help: "Gossip address HOST:PORT (UDP and TCP). Default 127.0.0.1:7946.") var listen: String?
@@ -54,6 +56,8 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Disk the blob store may use, in GiB; unpinned blobs are evicted least recently used first (default 20).") var blobQuota: Double?
         @Option(help: "Cap on blob bytes served to peers, in MB/s, all peers together (default: no cap).") var uploadLimit: Double?
         @Option(help: "Kernel threads each job's model work uses (default: one per core). Give each of several nodes on one machine a share of its cores.") var threads: Int?
+        @Option(help: "Serve the OpenAI-compatible API, /metrics and the status page on HOST:PORT (PORT alone: 127.0.0.1:PORT; port 0 picks a free one).") var api: String?
+        @Option(help: "File with the key every /v1/ request must send as 'Authorization: Bearer KEY'.") var apiKeyFile: String?
         @Flag(help: .hidden) var allowFaults = false
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
         @OptionGroup var data: DataDirectoryOption
@@ -66,6 +70,15 @@ struct NodeCommand: AsyncParsableCommand {
                 configuration.bootstrap = try bootstrap.split(separator: ",").map { try BootstrapPeer(parsing: String($0)) }
             }
             if let meshKey { configuration.meshKeyFile = meshKey }
+            if let api {
+                // A bare port means loopback: the API is exposed beyond it only when asked.
+                configuration.api = try Int(api).map { HostPort(host: "127.0.0.1", port: $0) } ?? HostPort(parsing: api)
+            }
+            if let apiKeyFile { configuration.apiKeyFile = apiKeyFile }
+            if configuration.apiKeyFile != nil && configuration.api == nil {
+                throw ValidationError("--api-key-file needs --api HOST:PORT")
+            }
+            _ = try configuration.apiKey()
             _ = try configuration.gossipEndpoint()
             _ = try configuration.meshID()
             if let deviceClass { configuration.deviceClass = deviceClass }

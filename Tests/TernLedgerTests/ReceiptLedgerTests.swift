@@ -80,6 +80,11 @@ import Testing
         #expect(try ledger.credit(nodeID: worker)?.jobsRevoked == 1)
         #expect(try ledger.trainTokensPerSecond(of: worker) == 100, "only the job that still counts: 40 tokens in 0.4 s")
         #expect(try ledger.trainTokensPerSecond(of: requester) == nil)
+        #expect(try ledger.receiptCounts() == ["accepted": 1, "revoked": 1, "pending": 1])
+    }
+
+    @Test func anEmptyLedgerCountsNoReceipts() throws {
+        #expect(try ledger.receiptCounts() == ["accepted": 0, "revoked": 0, "pending": 0])
     }
 
     @Test func aFailedAcceptanceLeavesNoCredit() throws {

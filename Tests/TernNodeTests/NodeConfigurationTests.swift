@@ -35,6 +35,23 @@ import TernNode
         #expect(decoded.bootstrap == [pinned])
     }
 
+    @Test func theAPIKeyFileHoldsOneKey() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = try JSONDecoder().decode(NodeConfiguration.self, from: Data(#"{"api": "127.0.0.1:0"}"#.utf8))
+        #expect(configuration.api == HostPort(host: "127.0.0.1", port: 0))
+        #expect(try configuration.apiKey() == nil)
+        let file = directory.appendingPathComponent("api.key")
+        configuration.apiKeyFile = file.path
+        #expect(throws: NodeError.self) { try configuration.apiKey() }
+        for bad in ["", "  \n", "two keys"] {
+            try Data(bad.utf8).write(to: file)
+            #expect(throws: NodeError.self) { try configuration.apiKey() }
+        }
+        try Data("sk-local-1\n".utf8).write(to: file)
+        #expect(try configuration.apiKey() == ControlToken(value: "sk-local-1"))
+    }
+
     @Test func theMeshKeyFileDerivesTheMeshID() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -76,6 +76,10 @@ public final class ComputeExecutor: Sendable {
     /// How many jobs are running and waiting.
     public var occupancy: ComputeOccupancy { jobs.occupancy }
 
+    /// Seconds the compute threads have spent in jobs since start (finished jobs; one that
+    /// is running counts once it ends). Summed over threads, so it can grow faster than time.
+    public var busySeconds: Double { jobs.busySeconds }
+
     /// Stops taking work: queued jobs fail with `ComputeExecutorError.shutDown`, running
     /// ones finish, and the threads exit. Later calls to `run` fail the same way.
     public func shutDown() { jobs.shutDown() }

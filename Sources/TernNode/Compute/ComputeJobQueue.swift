@@ -24,6 +24,8 @@ final class ComputeJobQueue: @unchecked Sendable {
     private var waiting: [ComputeJob] = []
     private var runningCount = 0
     private var isShutDown = false
+    /// Time compute threads spent in finished jobs, for `/metrics`.
+    private var busy = Duration.zero
 
     init(limit: Int) {
         self.limit = limit
@@ -73,9 +75,12 @@ final class ComputeJobQueue: @unchecked Sendable {
     /// Runs jobs on the calling thread, oldest first, until the queue shuts down.
     func serve() {
         while let perform = next() {
+            let started = ContinuousClock.now
             let deliver = perform()
+            let spent = started.duration(to: .now)
             condition.lock()
             runningCount -= 1
+            busy += spent
             condition.unlock()
             deliver()
         }
@@ -110,6 +115,13 @@ final class ComputeJobQueue: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         for refuse in refusals { refuse(.shutDown) }
+    }
+
+    /// Seconds the compute threads spent in jobs that have finished.
+    var busySeconds: Double {
+        condition.lock()
+        defer { condition.unlock() }
+        return busy.inSeconds
     }
 
     var occupancy: ComputeOccupancy {

@@ -33,6 +33,8 @@ struct BlobFetcher: Sendable {
     let store: BlobStore
     let dialer: PeerDialer
     let counters: TaskCounters
+    /// Counts the verified bytes written (`blob.bytesFetched`).
+    let activity: TaskCounters
     var streamsPerHolder = 3
     var window = 8
     var inventoryTimeout: Duration = .seconds(5)
@@ -171,6 +173,7 @@ struct BlobFetcher: Sendable {
                         return .badChunk(index)
                     }
                     progress.fetched(from: holder)
+                    activity.count("blob.bytesFetched", by: bytes.count)
                 case .failure:
                     held[index] = false
                     queue.giveBack([index])

@@ -61,6 +61,7 @@ struct JobWorker: Sendable {
         do {
             let (signed, inline) = try await performing.value
             guard await send(.result(requestID: requestID, receipt: signed.encoded(), output: inline)) else { return false }
+            plane.activity.count("jobs.completed")
             await awaitVerdict(on: signed, from: verdicts)
         } catch {
             if performing.isCancelled {

@@ -18,6 +18,9 @@ public final class TaskPlane: Sendable {
     let settings: TaskPlaneSettings
     let logger: Logger
     let counters = TaskCounters()
+    /// What the task plane did, as opposed to what it refused (`counters`): jobs completed
+    /// for peers, blob bytes fetched. Read by `/metrics`, kept out of `tern node status`'s drops.
+    let activity = TaskCounters()
     private let limiter: UploadLimiter
     private let streamQuota: StreamQuota
     private let runningJobs = Mutex(0)
@@ -64,6 +67,9 @@ public final class TaskPlane: Sendable {
 
     /// Refusals and failures by reason, for `tern node status`.
     public var counts: [String: Int] { counters.snapshot }
+
+    /// Work done, by kind (`jobs.completed`, `blob.bytesFetched`), for `/metrics`.
+    public var activityCounts: [String: Int] { activity.snapshot }
 
     // MARK: Serving peers
 
@@ -133,7 +139,7 @@ public final class TaskPlane: Sendable {
 
     // MARK: Blobs for this node's own use
 
-    func fetcher() -> BlobFetcher { BlobFetcher(store: store, dialer: dialer, counters: counters) }
+    func fetcher() -> BlobFetcher { BlobFetcher(store: store, dialer: dialer, counters: counters, activity: activity) }
 
     /// Fetches `blob` from the mesh into the store (resuming a partial one).
     public func fetch(_ blob: BlobID, kind: BlobKind = .model, name: String? = nil, hints: [NodeID] = []) async throws -> BlobFetchReport {
