@@ -78,6 +78,7 @@ typedef struct {
     size_t n, out, in;
     tern_weight_tile_fn load;
     const void *load_ctx;
+    int accumulate;
 } gemm_t_ctx;
 
 static void gemm_t_task(void *ctx, int task, int thread) {
@@ -86,8 +87,9 @@ static void gemm_t_task(void *ctx, int task, int thread) {
     float tile[GEMM_T_TILE_ROWS * GEMM_T_COLS_PER_TASK];
     size_t c0 = (size_t)task * GEMM_T_COLS_PER_TASK;
     size_t len = c0 + GEMM_T_COLS_PER_TASK < c->in ? GEMM_T_COLS_PER_TASK : c->in - c0;
-    for (size_t i = 0; i < c->n; i++)
-        for (size_t k = 0; k < len; k++) c->dx[i * c->in + c0 + k] = 0.0f;
+    if (!c->accumulate)
+        for (size_t i = 0; i < c->n; i++)
+            for (size_t k = 0; k < len; k++) c->dx[i * c->in + c0 + k] = 0.0f;
     for (size_t o0 = 0; o0 < c->out; o0 += GEMM_T_TILE_ROWS) {
         size_t depth = o0 + GEMM_T_TILE_ROWS < c->out ? GEMM_T_TILE_ROWS : c->out - o0;
         for (size_t o = 0; o < depth; o++) c->load(c->load_ctx, o0 + o, c0, len, tile + o * len);
@@ -95,12 +97,20 @@ static void gemm_t_task(void *ctx, int task, int thread) {
     }
 }
 
-int tern_gemm_t_tiled(tern_pool *pool, const tern_float_kernels *k, const float *g, size_t n,
-                      size_t out, size_t in, float *dx, tern_weight_tile_fn load, const void *ctx) {
+/// Every variant's accumulate_tile adds to what DX holds, one FMA per weight row in row
+/// order, so accumulate = 1 continues a previous call's sums exactly as if its rows and
+/// these had been one call.
+static int gemm_t_run(tern_pool *pool, const tern_float_kernels *k, const float *g, size_t n, size_t out,
+                      size_t in, float *dx, tern_weight_tile_fn load, const void *ctx, int accumulate) {
     if (n == 0 || in == 0) return TERN_FV_OK;
-    gemm_t_ctx c = { k, g, dx, n, out, in, load, ctx };
+    gemm_t_ctx c = { k, g, dx, n, out, in, load, ctx, accumulate };
     tern_pool_run(pool, (int)((in + GEMM_T_COLS_PER_TASK - 1) / GEMM_T_COLS_PER_TASK), gemm_t_task, &c);
     return TERN_FV_OK;
+}
+
+int tern_gemm_t_tiled(tern_pool *pool, const tern_float_kernels *k, const float *g, size_t n,
+                      size_t out, size_t in, float *dx, tern_weight_tile_fn load, const void *ctx) {
+    return gemm_t_run(pool, k, g, n, out, in, dx, load, ctx, 0);
 }
 
 typedef struct { const tern_float_kernels *k; tern_float_type wtype; const void *w; size_t in; } float_tile_ctx;
@@ -117,6 +127,14 @@ int tern_gemm_t_f(tern_pool *pool, tern_float_variant variant, tern_float_type w
     if (!k) return TERN_FV_UNSUPPORTED;
     float_tile_ctx c = { k, wtype, w, in };
     return tern_gemm_t_tiled(pool, k, g, n, out, in, dx, load_float_tile, &c);
+}
+
+int tern_gemm_t_acc_f(tern_pool *pool, tern_float_variant variant, const float *g, size_t n,
+                      size_t out, const float *w, size_t in, float *dx) {
+    const tern_float_kernels *k = tern_float_kernels_for(variant);
+    if (!k) return TERN_FV_UNSUPPORTED;
+    float_tile_ctx c = { k, TERN_F32, w, in };
+    return gemm_t_run(pool, k, g, n, out, in, dx, load_float_tile, &c, 1);
 }
 
 // ---- row operations ----

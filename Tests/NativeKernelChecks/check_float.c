@@ -107,6 +107,26 @@ static void check_gemm(void) {
     native_check(ok_t, "float: NEON transposed gemm matches scalar");
 }
 
+/// Paged attention's P·V, one KV block at a time: the accumulating product over row blocks
+/// gives the bits of one product over all rows, and matches scalar.
+static void check_gemm_t_acc(void) {
+    enum { N = 12, OUT = 50, IN = 128, SPLIT = 16 };
+    float *g = rnd_array(N * OUT, 1), *w = rnd_array(OUT * IN, 1), part[N * SPLIT];
+    float whole[N * IN], blocks[N * IN], ref[N * IN];
+    memset(blocks, 0, sizeof blocks);
+    int ok = tern_gemm_t_f(NULL, TERN_FV_NEON, TERN_F32, g, N, OUT, w, IN, whole) == 0;
+    for (int start = 0; start < OUT; start += SPLIT) {
+        int rows = OUT - start < SPLIT ? OUT - start : SPLIT;
+        for (int i = 0; i < N; i++) for (int o = 0; o < rows; o++) part[i * rows + o] = g[i * OUT + start + o];
+        ok &= tern_gemm_t_acc_f(NULL, TERN_FV_NEON, part, N, rows, w + start * IN, IN, blocks) == 0;
+    }
+    ok &= memcmp(whole, blocks, sizeof whole) == 0;
+    tern_gemm_t_f(NULL, TERN_FV_SCALAR, TERN_F32, g, N, OUT, w, IN, ref);
+    ok &= close_all(blocks, ref, N * IN, 1e-4f, 1.0f);
+    free(g); free(w);
+    native_check(ok, "float: NEON accumulating transposed gemm over blocks equals one product, matches scalar");
+}
+
 static void check_rows(void) {
     enum { ROWS = 3, D = 37 };
     float *x = rnd_array(ROWS * D, 8), *wt = rnd_array(D, 1), ref[ROWS * D], got[ROWS * D];
@@ -211,6 +231,7 @@ void native_checks_float(void) {
     native_check(tern_float_variant_supported(TERN_FV_NEON) && tern_quant_variant_supported(TERN_FV_NEON),
                  "float: NEON variants available");
     check_gemm();
+    check_gemm_t_acc();
     check_rows();
     check_dequantize();
     check_quant_gemm();

@@ -1,4 +1,5 @@
 import Foundation
+import CTernary
 import Testing
 import TernKernels
 
@@ -288,6 +289,35 @@ struct FloatRowOpTests {
         var same = x
         #expect(throws: FloatKernelError.self) {
             try x.withUnsafeBufferPointer { xp in try same.withUnsafeMutableBufferPointer { try FloatKernels.rmsNorm(xp, weight: nil, rowLength: 5, eps: -1, into: $0) } }
+        }
+    }
+}
+
+/// `tern_gemm_t_acc_f` continues a transposed product: paged attention multiplies
+/// probabilities by values one KV block at a time and must get the bits of one product over
+/// contiguous values, in every variant.
+@Suite("Accumulating transposed GEMM")
+struct AccumulatingGemmTests {
+    @Test(arguments: floatVariantsHere)
+    func blockByBlockEqualsOneProduct(variant: FloatKernelVariant) {
+        var rng = KernelTestRandom(seed: 17)
+        for (n, out, inner, split) in [(1, 16, 64, 16), (12, 50, 128, 16), (3, 37, 9, 5), (4, 64, 70, 32)] {
+            var g = rng.floats(n * out), w = rng.floats(out * inner)
+            g[0] = 0
+            var whole = [Float](repeating: 0, count: n * inner)
+            var blocks = [Float](repeating: 0, count: n * inner)
+            let c = tern_float_variant(rawValue: UInt32(variant.rawValue))
+            #expect(tern_gemm_t_f(nil, c, TERN_F32, &g, n, out, &w, inner, &whole) == 0)
+            var part = [Float](repeating: 0, count: n * split)
+            for start in stride(from: 0, to: out, by: split) {
+                let rows = min(split, out - start)
+                for i in 0..<n { for o in 0..<rows { part[i * rows + o] = g[i * out + start + o] } }
+                let status = w.withUnsafeBufferPointer { wp in
+                    tern_gemm_t_acc_f(nil, c, &part, n, rows, wp.baseAddress! + start * inner, inner, &blocks)
+                }
+                #expect(status == 0)
+            }
+            #expect(blocks == whole, "\(variant) n=\(n) out=\(out) in=\(inner) split=\(split)")
         }
     }
 }

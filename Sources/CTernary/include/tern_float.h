@@ -57,6 +57,12 @@ int tern_gemm_f(tern_pool *pool, tern_float_variant variant, tern_float_type wty
 int tern_gemm_t_f(tern_pool *pool, tern_float_variant variant, tern_float_type wtype,
                   const float *g, size_t n, size_t out, const void *w, size_t in, float *dx);
 
+/// DX[n×in] += G[n×out] · W for F32 W: continues DX's sums one W row at a time, in order,
+/// so splitting W's rows over several calls (attention over KV blocks) gives the bits of
+/// one tern_gemm_t_f over all of them.
+int tern_gemm_t_acc_f(tern_pool *pool, tern_float_variant variant, const float *g, size_t n,
+                      size_t out, const float *w, size_t in, float *dx);
+
 // ---- row operations (x and y may alias) ----
 /// y = x / sqrt(mean(x²) + eps) * weight, per row of length d; weight may be NULL.
 int tern_rmsnorm(tern_float_variant variant, const float *x, const float *weight, float eps,

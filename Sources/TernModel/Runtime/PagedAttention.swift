@@ -23,7 +23,8 @@ struct AttentionSegment {
 /// decode step reads each cached key and value once, not once per query head), multiplies
 /// them block by block with the cached keys through the float GEMM, applies the causal
 /// softmax over the whole row, and accumulates probabilities × values block by block, in
-/// block order, all in per-thread scratch.
+/// block order (`tern_gemm_t_acc_f` continues the sums, so the result has the bits of one
+/// product over contiguous keys and values), all in per-thread scratch.
 ///
 /// A row's arithmetic depends only on its own query and position — not on which other rows
 /// or sequences share its task or its batch (masked probabilities are exactly 0 and add
@@ -52,8 +53,8 @@ final class PagedAttention {
         self.maxPositions = maxPositions
         self.threads = max(1, threads)
         let rows = Self.chunkTokens * (heads / kvHeads)
-        // queries, output, block output (rows × d each), scores (rows × maxPositions), block part (rows × blockTokens)
-        floatsPerThread = rows * (3 * headDimension + maxPositions + blockTokens)
+        // queries, output (rows × d each), scores (rows × maxPositions), block part (rows × blockTokens)
+        floatsPerThread = rows * (2 * headDimension + maxPositions + blockTokens)
         scratch = .allocate(capacity: self.threads * floatsPerThread)
         scratch.initialize(repeating: 0)
     }
@@ -133,8 +134,7 @@ private struct PagedAttentionJob {
         let maxRows = PagedAttention.chunkTokens * group
         let q = scratch + thread * floatsPerThread
         let o = q + maxRows * d
-        let blockOut = o + maxRows * d
-        let scores = blockOut + maxRows * d
+        let scores = o + maxRows * d
         let part = scores + maxRows * maxPositions
         // Gather the group's queries, scaled by 1/√d, into a contiguous rows × d matrix.
         let scale = 1 / Float(d).squareRoot()
@@ -162,16 +162,16 @@ private struct PagedAttentionJob {
             let row = scores + r * visible
             status = tern_softmax(variant, row, 1, visible, segment.start + first + r / group, row)
         }
-        // out = Σ over blocks, in order, of P[:, block] · V[block].
+        // out = P · V, accumulated block after block: the same sums, in the same order, as
+        // one product over contiguous values.
         for i in 0..<(rows * d) { o[i] = 0 }
         for b in 0..<blocks where status == ok {
             let keys = min(blockTokens, visible - b * blockTokens)
             for r in 0..<rows {
                 part.advanced(by: r * keys).update(from: scores + r * visible + b * blockTokens, count: keys)
             }
-            status = tern_gemm_t_f(nil, variant, TERN_F32, part, rows, keys,
-                                   cache.values(block: segment.table[b], layer: layer, head: kvHead), d, blockOut)
-            for i in 0..<(rows * d) { o[i] += blockOut[i] }
+            status = tern_gemm_t_acc_f(nil, variant, part, rows, keys,
+                                       cache.values(block: segment.table[b], layer: layer, head: kvHead), d, o)
         }
         if status != ok {
             failure.pointee = status
