@@ -63,33 +63,45 @@ static void *scratch_alloc(size_t bytes) { return aligned_alloc(64, (bytes + 63)
 /// Rows computed per kernel call inside a run (the size of the int32 buffer on the stack).
 #define GEMV_CHUNK 32
 
+/// Rows r0 .. r0+n-1 (n <= GEMV_CHUNK) of w times every token of x into y.
+static void gemv_chunk(const tern_ternary_kernels *k, const tern_t5_matrix *w, const tern_activations *x, float *y,
+                       size_t r0, size_t n) {
+    int32_t dots[TERN_GEMV_TOKENS * GEMV_CHUNK];
+    for (size_t t0 = 0; t0 < x->tokens; t0 += TERN_GEMV_TOKENS) {
+        size_t nt = x->tokens - t0 < TERN_GEMV_TOKENS ? x->tokens - t0 : TERN_GEMV_TOKENS;
+        if (k->gemv_tokens) k->gemv_tokens(w, x->q + t0 * x->stride, x->stride, nt, r0, n, dots);
+        else
+            for (size_t t = 0; t < nt; t++) k->gemv_rows(w, x->q + (t0 + t) * x->stride, r0, n, dots + t * n);
+        for (size_t t = 0; t < nt; t++)
+            for (size_t i = 0; i < n; i++)
+                y[(t0 + t) * w->rows + r0 + i] =
+                    tern_dequantize_dot(dots[t * n + i], x->sums[t0 + t], w->row_scales[r0 + i], x->dequant[t0 + t]);
+    }
+}
+
+/// Several matrices that read the same activations (Q, K and V; gate and up) as one run
+/// of row chunks: chunk c of the concatenation is chunk c - first[i] of matrix i.
 typedef struct {
     const tern_ternary_kernels *k;
-    const tern_t5_matrix *w;
+    const tern_t5_matrix *const *ws;
+    float *const *ys;
+    size_t count;
     const tern_activations *x;
-    float *y;
-    size_t rows_per_task; // a multiple of GEMV_CHUNK
+    size_t first[TERN_MATMUL_MANY_MAX + 1]; // first chunk of each matrix; first[count] = total
+    size_t chunks_per_task;
 } gemv_job;
 
 static void gemv_task(void *raw, int task, int thread) {
     (void)thread;
     gemv_job *job = raw;
-    const tern_activations *x = job->x;
-    size_t end = (size_t)(task + 1) * job->rows_per_task;
-    if (end > job->w->rows) end = job->w->rows;
-    for (size_t r0 = (size_t)task * job->rows_per_task; r0 < end; r0 += GEMV_CHUNK) {
-        size_t n = end - r0 < GEMV_CHUNK ? end - r0 : GEMV_CHUNK;
-        int32_t dots[TERN_GEMV_TOKENS * GEMV_CHUNK];
-        for (size_t t0 = 0; t0 < x->tokens; t0 += TERN_GEMV_TOKENS) {
-            size_t nt = x->tokens - t0 < TERN_GEMV_TOKENS ? x->tokens - t0 : TERN_GEMV_TOKENS;
-            if (job->k->gemv_tokens) job->k->gemv_tokens(job->w, x->q + t0 * x->stride, x->stride, nt, r0, n, dots);
-            else
-                for (size_t t = 0; t < nt; t++) job->k->gemv_rows(job->w, x->q + (t0 + t) * x->stride, r0, n, dots + t * n);
-            for (size_t t = 0; t < nt; t++)
-                for (size_t i = 0; i < n; i++)
-                    job->y[(t0 + t) * job->w->rows + r0 + i] =
-                        tern_dequantize_dot(dots[t * n + i], x->sums[t0 + t], job->w->row_scales[r0 + i], x->dequant[t0 + t]);
-        }
+    size_t c = (size_t)task * job->chunks_per_task, end = c + job->chunks_per_task;
+    if (end > job->first[job->count]) end = job->first[job->count];
+    size_t i = 0;
+    for (; c < end; c++) {
+        while (c >= job->first[i + 1]) i++;
+        const tern_t5_matrix *w = job->ws[i];
+        size_t r0 = (c - job->first[i]) * GEMV_CHUNK, n = w->rows - r0 < GEMV_CHUNK ? w->rows - r0 : GEMV_CHUNK;
+        gemv_chunk(job->k, w, job->x, job->ys[i], r0, n);
     }
 }
 
@@ -136,10 +148,7 @@ void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
     if (w->rows == 0 || x->tokens == 0) return;
     const tern_ternary_kernels *k = kernels_for(v);
     if (x->tokens <= TERN_GEMV_MAX_TOKENS) {
-        size_t chunks = (w->rows + GEMV_CHUNK - 1) / GEMV_CHUNK, tasks = (size_t)tern_pool_threads(pool) * GEMV_TASKS_PER_THREAD;
-        size_t per = (chunks + tasks - 1) / tasks;
-        gemv_job job = {k, w, x, y, per * GEMV_CHUNK};
-        tern_pool_run(pool, (int)((chunks + per - 1) / per), gemv_task, &job);
+        tern_t5_matmul_many(v, pool, &w, &y, 1, x);
         return;
     }
     size_t threads = (size_t)tern_pool_threads(pool);
@@ -150,6 +159,21 @@ void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
         tern_pool_run(pool, (int)((w->rows + TERN_GEMM_ROW_BLOCK - 1) / TERN_GEMM_ROW_BLOCK), gemm_task, &job);
     free(job.scratch);
     free(job.dots);
+}
+
+void tern_t5_matmul_many(tern_variant v, tern_pool *pool, const tern_t5_matrix *const *ws, float *const *ys,
+                         size_t count, const tern_activations *x) {
+    if (count == 0 || x->tokens == 0) return;
+    if (x->tokens > TERN_GEMV_MAX_TOKENS || count > TERN_MATMUL_MANY_MAX) {
+        for (size_t i = 0; i < count; i++) tern_t5_matmul(v, pool, ws[i], x, ys[i]);
+        return;
+    }
+    gemv_job job = {kernels_for(v), ws, ys, count, x, {0}, 0};
+    for (size_t i = 0; i < count; i++) job.first[i + 1] = job.first[i] + (ws[i]->rows + GEMV_CHUNK - 1) / GEMV_CHUNK;
+    size_t chunks = job.first[count], tasks = (size_t)tern_pool_threads(pool) * GEMV_TASKS_PER_THREAD;
+    if (chunks == 0) return;
+    job.chunks_per_task = (chunks + tasks - 1) / tasks;
+    tern_pool_run(pool, (int)((chunks + job.chunks_per_task - 1) / job.chunks_per_task), gemv_task, &job);
 }
 
 // ---- Transposed product (float) ------------------------------------------------------------

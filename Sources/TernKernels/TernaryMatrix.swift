@@ -118,6 +118,29 @@ public final class TernaryMatrix: @unchecked Sendable {
         tern_t5_matmul(v, pool?.raw, &w, &a, y.baseAddress)
     }
 
+    /// y_i = W_i·x for two to four matrices that read the same activations (Q, K and V; gate
+    /// and up): the bits of separate `gemm` calls, but at decode sizes one pass of the pool
+    /// over all their rows, so a layer waits for its threads once per shared input.
+    public static func gemm(_ matrices: [TernaryMatrix], _ x: QuantizedActivations,
+                            into outputs: [UnsafeMutableBufferPointer<Float>], pool: ThreadPool? = nil,
+                            variant: KernelVariant = .best) throws {
+        precondition(matrices.count == outputs.count && matrices.count <= Int(TERN_MATMUL_MANY_MAX))
+        for (w, y) in zip(matrices, outputs) where x.cols != w.cols || y.count != x.tokens * w.rows {
+            try TensorShapeError.check("\(w.rows)x\(w.cols) weights times activations of \(x.tokens)x\(x.cols): cols",
+                                       expected: w.cols, actual: x.cols)
+            try TensorShapeError.check("output of \(w.rows)x\(w.cols) weights for \(x.tokens) tokens",
+                                       expected: x.tokens * w.rows, actual: y.count)
+        }
+        let v = try variant.checked()
+        var a = x.raw
+        var raws = matrices.map(\.raw)
+        var ys = outputs.map { Optional($0.baseAddress!) }
+        raws.withUnsafeMutableBufferPointer { raws in
+            var pointers = (0..<raws.count).map { Optional(UnsafePointer(raws.baseAddress! + $0)) }
+            tern_t5_matmul_many(v, pool?.raw, &pointers, &ys, raws.count, &a)
+        }
+    }
+
     public func gemm(_ x: QuantizedActivations, pool: ThreadPool? = nil, variant: KernelVariant = .best) throws -> [Float] {
         var y = [Float](repeating: 0, count: x.tokens * rows)
         try y.withUnsafeMutableBufferPointer { try gemm(x, into: $0, pool: pool, variant: variant) }

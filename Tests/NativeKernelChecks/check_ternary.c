@@ -87,6 +87,15 @@ static void check_problem(problem *p, tern_pool *pool, const char *what) {
         tern_t5_matmul((tern_variant)v, pool, &p->w, &p->act, p->y);
         snprintf(msg, sizeof msg, "ternary %s: %s T5 matmul equals scalar", what, variant_name((tern_variant)v));
         native_check(memcmp(p->y, ref, n * sizeof(float)) == 0, msg);
+        // Fused: the same matrix three times (as Q, K and V would share the activations).
+        float *fused = malloc(3 * n * sizeof(float) + 4);
+        const tern_t5_matrix *ws[3] = {&p->w, &p->w, &p->w};
+        float *ys[3] = {fused, fused + n, fused + 2 * n};
+        tern_t5_matmul_many((tern_variant)v, pool, ws, ys, 3, &p->act);
+        snprintf(msg, sizeof msg, "ternary %s: %s fused T5 matmul of 3 equals scalar", what, variant_name((tern_variant)v));
+        native_check(memcmp(fused, ref, n * sizeof(float)) == 0 && memcmp(fused + n, ref, n * sizeof(float)) == 0
+                     && memcmp(fused + 2 * n, ref, n * sizeof(float)) == 0, msg);
+        free(fused);
         tern_tq2_0_matmul((tern_variant)v, pool, p->tq2, p->rows, p->cols, &p->act, p->y);
         snprintf(msg, sizeof msg, "ternary %s: %s TQ2_0 matmul equals scalar", what, variant_name((tern_variant)v));
         native_check(memcmp(p->y, ref_tq2, n * sizeof(float)) == 0, msg);

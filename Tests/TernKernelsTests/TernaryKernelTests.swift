@@ -63,6 +63,24 @@ import TernKernels
         }
     }
 
+    /// Q, K and V (or gate and up) through one fused call: the bits of separate calls, at
+    /// every token count either side of the GEMV/GEMM switch.
+    @Test(arguments: KernelVariant.available)
+    func fusedProductsEqualSeparateOnes(variant: KernelVariant) throws {
+        let pool = ThreadPool(threads: 2)
+        let matrices = try [(70, 300), (33, 300), (5, 300)].enumerated().map { try ternaryMatrix(rows: $1.0, cols: $1.1, seed: UInt64(40 + $0)).0 }
+        for tokens in [1, 2, 3, 4, 7, 12, 13] {
+            let x = try QuantizedActivations(randomActivations(tokens: tokens, cols: 300, seed: UInt64(tokens)), tokens: tokens, cols: 300)
+            let outputs = matrices.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: tokens * $0.rows) }
+            defer { outputs.forEach { $0.deallocate() } }
+            outputs.forEach { $0.initialize(repeating: .nan) }
+            try TernaryMatrix.gemm(matrices, x, into: outputs, pool: pool, variant: variant)
+            for (w, output) in zip(matrices, outputs) {
+                #expect(Array(output) == (try w.gemm(x, variant: .scalar)), "\(w.rows) rows, \(tokens) tokens")
+            }
+        }
+    }
+
     @Test func resultsAreIdenticalForAnyThreadCount() throws {
         let (w, _) = try ternaryMatrix(rows: 150, cols: 900, seed: 9)
         var results: [[Float]] = []

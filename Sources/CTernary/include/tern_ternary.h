@@ -113,12 +113,21 @@ typedef struct {
 } tern_activations;
 
 /// y[t*rows + r] = (sum_k w[r][k]*q[t][k]) * row_scale[r] * dequant[t]. `y` holds
-/// tokens*rows floats. Up to 3 tokens use the GEMV kernel (weights decoded on the fly),
+/// tokens*rows floats. Up to 12 tokens (TERN_GEMV_MAX_TOKENS) use the GEMV kernel (weights decoded on the fly),
 /// more use the GEMM kernel (rows unpacked to int8 tiles once per call); the integer sums
 /// are exact, so every variant and thread count gives identical bits.
 /// Caller guarantees x->cols == w->cols and x->stride == tern_activation_stride(cols).
 void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
                     const tern_activations *x, float *y);
+
+/// The most matrices one tern_t5_matmul_many call fuses.
+#define TERN_MATMUL_MANY_MAX 4
+/// tern_t5_matmul for `count` matrices that read the same activations (Q, K and V; gate
+/// and up): ys[i] = ws[i] · x, with the bits of separate calls. At decode sizes the rows
+/// of all of them are split over the pool in one run, so a layer waits for its threads
+/// once per shared input instead of once per matrix.
+void tern_t5_matmul_many(tern_variant v, tern_pool *pool, const tern_t5_matrix *const *ws, float *const *ys,
+                         size_t count, const tern_activations *x);
 
 /// Backprop product: dx[t*cols + k] = sum_r w[r][k] * row_scale[r] * g[t*rows + r], in
 /// float32 (g is not quantized), summed in row order so results are identical for any

@@ -174,9 +174,8 @@ final class BatchForward {
         // Attention.
         try normalize(b.hidden, weight: block.attentionNorm, into: b.normed)
         let attentionInput = try input(b.normed, cols: e, scratch: s, quantize: reads(block.query, block.key, block.value))
-        try block.query.forward(attentionInput, precision: precision, into: b.query, pool: pool)
-        try block.key.forward(attentionInput, precision: precision, into: b.keys, pool: pool)
-        try block.value.forward(attentionInput, precision: precision, into: b.values, pool: pool)
+        try Linear.forward([block.query, block.key, block.value], attentionInput, precision: precision,
+                           into: [b.query, b.keys, b.values], pool: pool)
         try FloatKernels.rope(b.query, heads: hp.headCount, headDim: hp.headDimension, rotatedDims: hp.ropeDimensionCount,
                               positions: positions, freqBase: freqBase, layout: model.ropeLayout)
         try FloatKernels.rope(b.keys, heads: hp.headCountKV, headDim: hp.headDimension, rotatedDims: hp.ropeDimensionCount,
@@ -197,8 +196,7 @@ final class BatchForward {
         // Feed-forward: down(act(gate·x) ⊙ up·x).
         try normalize(b.hidden, weight: block.ffnNorm, into: b.normed)
         let ffnInput = try input(b.normed, cols: e, scratch: s, quantize: reads(block.gate, block.up))
-        try block.gate.forward(ffnInput, precision: precision, into: b.gate, pool: pool)
-        try block.up.forward(ffnInput, precision: precision, into: b.up, pool: pool)
+        try Linear.forward([block.gate, block.up], ffnInput, precision: precision, into: [b.gate, b.up], pool: pool)
         try FloatKernels.gated(model.activation, gate: UnsafeBufferPointer(b.gate), up: UnsafeBufferPointer(b.up), into: b.gate)
         if let subNorm = block.ffnSubNorm { try normalize(b.gate, weight: subNorm, into: b.gate) }
         let downInput = try input(b.gate, cols: ff, scratch: s, quantize: reads(block.down))

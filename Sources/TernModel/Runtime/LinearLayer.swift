@@ -170,6 +170,31 @@ public struct Linear: Sendable {
         case (_, .float32):
             try forwardInFloat(input, into: y, pool: pool)
         }
+        try finish(input, into: y, pool: pool)
+    }
+
+    /// y_i = W_i·x for projections that share their input (Q, K and V; gate and up): int8
+    /// ternary ones go through the kernel as one fused call (`TernaryMatrix.gemm(_:_:into:)`,
+    /// the bits of separate calls), anything else one by one.
+    static func forward(_ linears: [Linear], _ input: LinearInput, precision: MatmulPrecision,
+                        into outputs: [UnsafeMutableBufferPointer<Float>], pool: ThreadPool?) throws {
+        var matrices: [TernaryMatrix] = []
+        if precision == .int8Activations, let x = input.quantized, x.tokens == input.tokens {
+            for linear in linears {
+                guard case .ternary(let m) = linear.weights else { break }
+                matrices.append(m)
+            }
+        }
+        guard matrices.count == linears.count, let x = input.quantized else {
+            for (linear, y) in zip(linears, outputs) { try linear.forward(input, precision: precision, into: y, pool: pool) }
+            return
+        }
+        try TernaryMatrix.gemm(matrices, x, into: outputs, pool: pool)
+        for (linear, y) in zip(linears, outputs) { try linear.finish(input, into: y, pool: pool) }
+    }
+
+    /// The adapter's low-rank term and the per-tensor scale, after the base product.
+    private func finish(_ input: LinearInput, into y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool?) throws {
         try lora?.add(input.values, tokens: input.tokens, into: y, pool: pool)
         if let outputScale {
             for i in y.indices { y[i] *= outputScale }
