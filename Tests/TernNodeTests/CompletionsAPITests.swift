@@ -137,7 +137,12 @@ private struct LoneObserver: NodeObserver {
             let scraped = metrics.render(NodeActivity())
             #expect(scraped.contains("tern_completion_requests_total 2"), "\(scraped)")
             #expect(scraped.contains("tern_tokens_generated_total \(2 * expected.tokens.count)"))
-            #expect(scraped.contains("tern_active_streams 0") && scraped.contains("tern_queue_depth 0"))
+            #expect(scraped.contains("tern_completion_latency_seconds_count 2"), "\(scraped)")
+            // The stream's gauge drops just after its last byte is sent.
+            _ = try await MeshProcessTests.eventually("gauges back to 0", seconds: 30) { () -> Bool? in
+                let now = metrics.render(NodeActivity())
+                return now.contains("tern_active_streams 0") && now.contains("tern_queue_depth 0") ? true : nil
+            }
         }
     }
 

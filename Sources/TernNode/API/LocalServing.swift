@@ -20,7 +20,14 @@ public struct ResolvedModel: Sendable, Hashable {
 /// Finds the files of a model a request names (`NAME`, a blob id, or `BASE:ADAPTER`); nil when
 /// this node does not hold it.
 public protocol ServedModelSource: Sendable {
+    /// Runs for every request: should be cheap.
     func resolve(_ name: String) throws -> ResolvedModel?
+    /// The files of a model about to be loaded (a source may resolve paths only here).
+    func files(of model: ResolvedModel) throws -> ResolvedModel
+}
+
+extension ServedModelSource {
+    public func files(of model: ResolvedModel) throws -> ResolvedModel { model }
 }
 
 /// Fixed files by name (tests, and nodes serving files outside the blob store).
@@ -48,14 +55,20 @@ public struct BlobStoreModelSource: ServedModelSource {
 
     public init(store: BlobStore) { self.store = store }
 
+    /// By ids only: paths (which re-verify a referenced file and touch the blob) are
+    /// looked up when the model is loaded.
     public func resolve(_ name: String) throws -> ResolvedModel? {
-        if let model = find(name, kind: .model) {
-            return ResolvedModel(key: model.hex, modelPath: try store.path(of: model))
-        }
+        if let model = find(name, kind: .model) { return ResolvedModel(key: model.hex, modelPath: "") }
         guard let colon = name.lastIndex(of: ":"), let model = find(String(name[..<colon]), kind: .model),
               let adapter = find(String(name[name.index(after: colon)...]), kind: .adapter) else { return nil }
-        return ResolvedModel(key: model.hex + ":" + adapter.hex, modelPath: try store.path(of: model),
-                             adapterPath: try store.path(of: adapter))
+        return ResolvedModel(key: model.hex + ":" + adapter.hex, modelPath: "")
+    }
+
+    public func files(of model: ResolvedModel) throws -> ResolvedModel {
+        let ids = model.key.split(separator: ":").compactMap { BlobID(hex: String($0)) }
+        guard let base = ids.first else { throw CocoaError(.fileNoSuchFile) }
+        return ResolvedModel(key: model.key, modelPath: try store.path(of: base),
+                             adapterPath: try ids.count > 1 ? store.path(of: ids[1]) : nil)
     }
 
     /// Pins the blobs of a loaded model for as long as the node runs.
@@ -136,8 +149,9 @@ public final class LocalServing: Sendable {
         let settings = settings
         let task = engines.withLock { engines in
             if let loading = engines[resolved.key] { return loading }
+            let source = source
             let loading = Task<Loaded, any Error> {
-                try await Self.offPool { try Self.load(resolved, settings: settings) }
+                try await Self.offPool { try Self.load(try source.files(of: resolved), settings: settings) }
             }
             engines[resolved.key] = loading
             return loading
