@@ -82,6 +82,13 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The task plane's limits.
+    /// How the API listener serves completions on the models this node holds.
+    public var servingSettings: LocalServing.Settings {
+        var settings = LocalServing.Settings()
+        settings.kernelThreads = kernelThreads
+        return settings
+    }
+
     public var taskPlaneSettings: TaskPlaneSettings {
         var settings = TaskPlaneSettings(maxJobs: maxJobs, uploadBytesPerSecond: uploadBytesPerSecond)
         settings.kernelThreads = kernelThreads

@@ -61,6 +61,7 @@ public enum NodeDaemon {
             })
         let mesh = MeshService(runtime: runtime, profile: initialProfile)
         var services: [any Service] = [mesh, app]
+        var serving: LocalServing?
         let apiEndpointFile = directory.apiEndpointFile
         try? FileManager.default.removeItem(at: apiEndpointFile)
         if let api = configuration.api {
@@ -68,8 +69,13 @@ public enum NodeDaemon {
             // One registry per daemon (never the process-global metrics system): the
             // serving engine records its tokens, queue and latencies into the same object.
             let metrics = NodeMetrics()
+            // Completions on the models this node holds, one serving engine per model.
+            let local = LocalServing(source: BlobStoreModelSource(store: store), metrics: metrics,
+                                     settings: configuration.servingSettings)
+            serving = local
             services.append(APIServer.application(
                 address: api, key: apiKey, observer: observer, metrics: metrics, logger: logger,
+                routes: { local.addRoutes(to: $0) },
                 onListening: { port in
                     let endpoint = APIEndpoint(host: api.host, port: port, pid: getpid())
                     if let data = try? ControlJSON.encoder.encode(endpoint) {
@@ -86,6 +92,7 @@ public enum NodeDaemon {
             try? FileManager.default.removeItem(at: apiEndpointFile)
         }
         try await group.run()
+        await serving?.shutDown()
         // Downloads in progress keep every chunk they verified (the bitmap is otherwise
         // committed every few dozen chunks).
         try? store.flush()

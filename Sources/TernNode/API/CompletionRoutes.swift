@@ -1,0 +1,194 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TernModel
+
+extension LocalServing {
+    /// Adds `POST /v1/chat/completions` and `POST /v1/completions` (pass as
+    /// `APIServer.application(… routes:)`).
+    public func addRoutes(to router: APIRouter) {
+        router.post("/v1/chat/completions") { request, context in
+            self.countRequest()
+            let body = try await request.decodeOpenAIJSON(ChatCompletionRequest.self, context: context)
+            if body.logprobs == true || (body.topLogprobs ?? 0) > 0 {
+                throw OpenAIError.invalidValue("logprobs", "logprobs and top_logprobs are not supported yet.")
+            }
+            guard !body.messages.isEmpty else { throw OpenAIError.invalidValue("messages", "messages must not be empty.") }
+            let plan = try Plan(body.parameters, defaultMaxTokens: self.settings.defaultMaxTokens)
+            let loaded = try await self.loaded(body.parameters.model)
+            let template: ChatTemplate
+            switch loaded.template {
+            case .success(let found): template = found
+            case .failure(let failure):
+                throw OpenAIError.invalidValue("model", "This model has no chat template this node can use (\(failure)); use /v1/completions.")
+            }
+            let messages = body.messages.map { ChatMessage(role: $0.role, content: $0.content) }
+            let tokenizer = loaded.tokenizer
+            let prompt = try await Self.offPool {
+                tokenizer.encode(template.render(messages, addGenerationPrompt: true))
+            }
+            return try await self.respond(plan: plan, prompt: prompt, loaded: loaded, chat: true, promptParam: "messages")
+        }
+        router.post("/v1/completions") { request, context in
+            self.countRequest()
+            let body = try await request.decodeOpenAIJSON(TextCompletionRequest.self, context: context)
+            if (body.logprobs ?? 0) > 0 { throw OpenAIError.invalidValue("logprobs", "logprobs is not supported yet.") }
+            if body.echo == true { throw OpenAIError.invalidValue("echo", "echo is not supported yet.") }
+            if let suffix = body.suffix, !suffix.isEmpty { throw OpenAIError.invalidValue("suffix", "suffix is not supported.") }
+            let prompts = body.prompt.strings
+            guard prompts.count == 1 else {
+                throw OpenAIError.invalidValue("prompt", "Send one prompt per request (got \(prompts.count)).")
+            }
+            let plan = try Plan(body.parameters, defaultMaxTokens: self.settings.defaultMaxTokens)
+            let loaded = try await self.loaded(body.parameters.model)
+            let tokenizer = loaded.tokenizer
+            let text = prompts[0]
+            let prompt = try await Self.offPool { tokenizer.encode(text) }
+            return try await self.respond(plan: plan, prompt: prompt, loaded: loaded, chat: false, promptParam: "prompt")
+        }
+    }
+
+    private func loaded(_ model: String) async throws -> Loaded {
+        guard let loaded = try await engine(for: model) else { throw OpenAIError.modelNotFound(model) }
+        return loaded
+    }
+
+    /// What a request asks for, checked.
+    struct Plan: Sendable {
+        let model: String
+        let sampling: SamplingConfiguration
+        let maxTokens: Int
+        let stops: [String]
+        let stream: Bool
+        let includeUsage: Bool
+
+        init(_ p: SamplingParameters, defaultMaxTokens: Int) throws {
+            model = p.model
+            if let n = p.n, n != 1 { throw OpenAIError.invalidValue("n", "Only n = 1 is supported (got \(n)).") }
+            let temperature = p.temperature ?? 1
+            guard temperature.isFinite, (0...2).contains(temperature) else {
+                throw OpenAIError.invalidValue("temperature", "temperature must be between 0 and 2 (got \(temperature)).")
+            }
+            let topP = p.topP ?? 1
+            guard topP.isFinite, (0...1).contains(topP) else {
+                throw OpenAIError.invalidValue("top_p", "top_p must be between 0 and 1 (got \(topP)).")
+            }
+            let (param, limit) = p.maxCompletionTokens.map { ("max_completion_tokens", $0) } ?? ("max_tokens", p.maxTokens ?? defaultMaxTokens)
+            guard limit >= 0 else { throw OpenAIError.invalidValue(param, "\(param) must not be negative (got \(limit)).") }
+            maxTokens = limit
+            let stops = (p.stop?.strings ?? []).filter { !$0.isEmpty }
+            guard stops.count <= 16 else { throw OpenAIError.invalidValue("stop", "At most 16 stop sequences (got \(stops.count)).") }
+            self.stops = stops
+            var sampling = SamplingConfiguration()
+            // OpenAI's sampling: temperature and nucleus only (0 is greedy, as `tern run --temp 0`).
+            sampling.temperature = Float(temperature)
+            sampling.topP = Float(topP)
+            sampling.topK = 0
+            sampling.minP = 0
+            sampling.repetitionPenalty = 1
+            sampling.seed = p.seed.map { UInt64(bitPattern: $0) } ?? UInt64.random(in: 0...UInt64.max)
+            self.sampling = sampling
+            stream = p.stream ?? false
+            includeUsage = p.streamOptions?.includeUsage ?? false
+        }
+    }
+
+    private static func finishReason(_ reason: FinishReason) -> String { reason == .length ? "length" : "stop" }
+
+    private func respond(plan: Plan, prompt: [Int32], loaded: Loaded, chat: Bool, promptParam: String) async throws -> Response {
+        let request = ServingRequest(prompt: prompt, sampling: plan.sampling, maxTokens: plan.maxTokens, stopStrings: plan.stops)
+        let run = try submit(request, to: loaded, promptParam: promptParam)
+        let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let created = Int(Date().timeIntervalSince1970)
+        let object = chat ? (plan.stream ? "chat.completion.chunk" : "chat.completion") : "text_completion"
+        @Sendable func body(_ choice: CompletionBody.Choice?, usage: CompletionUsage? = nil) -> CompletionBody {
+            CompletionBody(id: id, object: object, created: created, model: plan.model, choices: choice.map { [$0] } ?? [],
+                           usage: usage, usageKeyAlways: plan.stream && plan.includeUsage)
+        }
+
+        guard plan.stream else {
+            var text = ""
+            var outcome: ServingOutcome?
+            try await withTaskCancellationHandler {
+                for await event in run.events {
+                    switch event {
+                    case .token(_, let piece): text += piece
+                    case .finished(let finished):
+                        run.markEnded()
+                        text += finished.trailingText
+                        outcome = finished
+                    case .failed(let reason):
+                        run.markEnded()
+                        throw OpenAIError(.internalServerError, message: "Generation failed: \(OpenAIError.clipped(reason))",
+                                          type: "server_error", code: "generation_failed")
+                    }
+                }
+            } onCancel: {
+                run.cancel()
+            }
+            guard let outcome else { throw OpenAIError.internalError }
+            var choice = CompletionBody.Choice(finishReason: Self.finishReason(outcome.finishReason))
+            if chat { choice.message = ["role": "assistant", "content": text] } else { choice.text = text }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let data = try encoder.encode(body(choice, usage: CompletionUsage(prompt: outcome.promptTokens,
+                                                                                completion: outcome.completionTokens)))
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        @Sendable func event(_ value: CompletionBody) throws -> ByteBuffer {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var data = Data("data: ".utf8)
+            data.append(try encoder.encode(value))
+            data.append(contentsOf: Array("\n\n".utf8))
+            return ByteBuffer(bytes: data)
+        }
+        @Sendable func piece(_ text: String) -> CompletionBody.Choice {
+            chat ? CompletionBody.Choice(delta: ["content": text]) : CompletionBody.Choice(text: text)
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await self.streaming {
+                do {
+                    try await withTaskCancellationHandler {
+                        if chat { try await writer.write(try event(body(CompletionBody.Choice(delta: ["role": "assistant", "content": ""])))) }
+                        for await next in run.events {
+                            switch next {
+                            case .token(_, let text):
+                                if !text.isEmpty { try await writer.write(try event(body(piece(text)))) }
+                            case .finished(let outcome):
+                                run.markEnded()
+                                if !outcome.trailingText.isEmpty { try await writer.write(try event(body(piece(outcome.trailingText)))) }
+                                var last = chat ? CompletionBody.Choice(delta: [:]) : CompletionBody.Choice(text: "")
+                                last.finishReason = Self.finishReason(outcome.finishReason)
+                                try await writer.write(try event(body(last)))
+                                if plan.includeUsage {
+                                    try await writer.write(try event(body(nil, usage: CompletionUsage(
+                                        prompt: outcome.promptTokens, completion: outcome.completionTokens))))
+                                }
+                                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                            case .failed:
+                                run.markEnded()
+                                let failure = OpenAIError(.internalServerError, message: "Generation failed.", type: "server_error",
+                                                          code: "generation_failed")
+                                try await writer.write(ByteBuffer(string: "data: "))
+                                try await writer.write(ByteBuffer(bytes: failure.body))
+                                try await writer.write(ByteBuffer(string: "\n\n"))
+                            }
+                        }
+                    } onCancel: {
+                        run.cancel()
+                    }
+                } catch {
+                    // The client went away: free the request's blocks at once.
+                    run.cancel()
+                    throw error
+                }
+                run.cancel()
+                try await writer.finish(nil)
+            }
+        })
+    }
+}
