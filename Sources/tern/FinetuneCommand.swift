@@ -110,7 +110,7 @@ struct FinetuneLocal: ParsableCommand {
     func run() throws {
         let file = try GGUFFile(path: model)
         let tokenizer = try Tokenizer(file: file)
-        let transformer = try TransformerModel(file: file)
+        let transformer = try TransformerModel(file: file, layoutCache: LayoutCache.forCommand)
         let dataFormat = TrainingDataFormat(rawValue: format)!
         var template: ChatTemplate?
         if dataFormat == .chat { template = try chatTemplate.map { try ChatTemplate(name: $0) } ?? ChatTemplate(file: file) }

@@ -22,7 +22,7 @@ public enum GenerateJob {
     ) throws -> GenerateJobResult {
         let file = try GGUFFile(path: modelPath)
         let tokenizer = try Tokenizer(file: file)
-        let model = try TransformerModel(file: file, adapter: nil)
+        let model = try TransformerModel(file: file, adapter: nil, layoutCache: LayoutCache.forJobs)
         let text: String
         if options.chat {
             text = try ChatTemplate(file: file).render([ChatMessage(role: "user", content: options.prompt)],

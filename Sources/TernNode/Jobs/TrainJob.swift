@@ -140,7 +140,7 @@ public enum TrainJob {
     private static func loadModel(_ path: String) throws(TrainJobError) -> (GGUFFile, Tokenizer, TransformerModel) {
         do {
             let file = try GGUFFile(path: path)
-            return (file, try Tokenizer(file: file), try TransformerModel(file: file))
+            return (file, try Tokenizer(file: file), try TransformerModel(file: file, layoutCache: LayoutCache.forJobs))
         } catch {
             throw .badModel(path: path, reason: "\(error)")
         }
