@@ -7,7 +7,7 @@
 #include "tern_scratch.h"
 #include <stdlib.h>
 
-enum { Q_COLS_PER_TASK = 16 };
+enum { Q_COLS_PER_TASK = 16, Q_RUNS_PER_THREAD = 2 };
 
 static const tern_quant_kernels *quant_kernels_for(tern_float_variant variant) {
     unsigned f = tern_cpu_features();
@@ -82,13 +82,14 @@ typedef struct {
     const uint8_t *w;
     float *y;
     size_t n, in, out, row_bytes;
+    size_t cols_per_task;
 } gemm_q_ctx;
 
 static void gemm_q_task(void *ctx, int task, int thread) {
     (void)thread;
     const gemm_q_ctx *c = ctx;
-    size_t j0 = (size_t)task * Q_COLS_PER_TASK;
-    size_t j1 = j0 + Q_COLS_PER_TASK < c->out ? j0 + Q_COLS_PER_TASK : c->out;
+    size_t j0 = (size_t)task * c->cols_per_task;
+    size_t j1 = j0 + c->cols_per_task < c->out ? j0 + c->cols_per_task : c->out;
     const size_t stride = c->in / 32;
     size_t i = 0;
     if (c->dot4) {
@@ -122,8 +123,19 @@ int tern_gemm_q(tern_pool *pool, tern_float_variant variant, tern_quant_format f
     tern_q8_act *xq = tern_scratch_acquire(TERN_SCRATCH_QUANT_ACTIVATIONS, n * (in / 32) * sizeof(tern_q8_act));
     if (!xq) return TERN_FV_NOMEM;
     for (size_t i = 0; i < n; i++) tern_quantize_q8_act(x + i * in, in, xq + i * (in / 32));
-    gemm_q_ctx c = { dot_for(k, format), dot4_for(k, format), dot2_for(k, format), xq, w, y, n, in, out, in / qk * tern_quant_block_bytes(format) };
-    tern_pool_run(pool, (int)((out + Q_COLS_PER_TASK - 1) / Q_COLS_PER_TASK), gemm_q_task, &c);
+    // A few rows (decode: the output head) are memory-bound: each thread streams a couple of
+    // long contiguous runs of weight rows, which the prefetcher keeps ahead of, instead of
+    // claiming 16 rows at a time (as the ternary GEMV does). Outputs stay disjoint and each
+    // is computed the same way, so the bits do not change.
+    size_t per = Q_COLS_PER_TASK;
+    if (n <= 4) {
+        size_t runs = (size_t)tern_pool_threads(pool) * Q_RUNS_PER_THREAD;
+        size_t even = (out + runs - 1) / runs;
+        if (even > per) per = (even + Q_COLS_PER_TASK - 1) / Q_COLS_PER_TASK * Q_COLS_PER_TASK;
+    }
+    gemm_q_ctx c = { dot_for(k, format), dot4_for(k, format), dot2_for(k, format), xq, w, y, n, in, out,
+                     in / qk * tern_quant_block_bytes(format), per };
+    tern_pool_run(pool, (int)((out + per - 1) / per), gemm_q_task, &c);
     tern_scratch_release(TERN_SCRATCH_QUANT_ACTIVATIONS, xq);
     return TERN_FV_OK;
 }
