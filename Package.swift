@@ -59,6 +59,10 @@ let package = Package(
             // /metrics: swift-metrics types fed to a Prometheus registry each daemon owns.
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            // The API client of `tern run --node` / `tern chat --node` (APIClient/).
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "tern", dependencies: [
             "TernSupport", "TernNode", "TernMesh", "TernTasks", "TernLedger", "TernTrain", "TernModel", "TernKernels",

@@ -14,4 +14,9 @@ struct Tern: AsyncParsableCommand {
         version: TernVersion.string,
         subcommands: [NodeCommand.self, MeshCommand.self, BlobCommand.self, JobCommand.self, LedgerCommand.self, RunCommand.self, LogitsCommand.self, ConvertCommand.self, ChatCommand.self, EvalCommand.self, DataCommand.self, FinetuneCommand.self, ModelCommand.self, AdapterCommand.self, Sim.self, Bench.self, FuzzCommand.self]
     )
+
+    /// `--node` may come without a value for `tern run` / `tern chat` (NodeClientOptions).
+    static func main() async {
+        await main(NodeClientOptions.normalize(Array(CommandLine.arguments.dropFirst())))
+    }
 }
