@@ -77,6 +77,30 @@ import TernModel
         #expect(tight[0] == 4000)
     }
 
+    /// Without top-k the nucleus is found by partial selection, not a sort of the vocabulary:
+    /// it must keep the same tokens as sorting everything and cutting the cumulative sum.
+    @Test(arguments: [Float(0.5), 0.9, 0.99, 0.999999])
+    func topPWithoutTopKKeepsTheSortedNucleus(topP: Float) throws {
+        var random = RandomSource(seed: 21)
+        let logits = (0..<8192).map { _ in Float(random.nextUnit() * 40) }
+        let sorted = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+        let top = logits.max()!
+        let weights = sorted.map { exp(Double(logits[$0]) - Double(top)) }
+        let total = weights.reduce(0, +)
+        var cumulative = 0.0, keep = sorted.count
+        for (i, w) in weights.enumerated() {
+            cumulative += w / total
+            if cumulative >= Double(topP) { keep = i + 1; break }
+        }
+        let expected = Set(sorted.prefix(keep).map { Int32($0) })
+        var s = Sampler(Self.configuration { $0.topP = topP; $0.temperature = 50 })
+        var seen = Set<Int32>()
+        for _ in 0..<(keep < 200 ? 2000 : 60) { seen.insert(try s.sample(logits: logits)) }
+        #expect(seen.isSubset(of: expected))
+        if keep < 200 { #expect(seen == expected, "kept \(keep)") }
+        print("top-p \(topP): \(keep) of \(logits.count) kept")
+    }
+
     @Test func minPDropsUnlikelyTokens() throws {
         // 0.2 / 0.6 ≥ 0.3 survives; 0.1 / 0.6 < 0.3 does not.
         let logits = [0.6, 0.2, 0.1, 0.1].map { Float(Foundation.log($0)) }

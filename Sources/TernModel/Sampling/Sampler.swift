@@ -59,13 +59,18 @@ public struct Sampler: Sendable {
             return Int32(candidates.max { adjusted[$0] < adjusted[$1] || (adjusted[$0] == adjusted[$1] && $0 > $1) }!)
         }
         let ranksHigher = { (a: Int, b: Int) in adjusted[a] > adjusted[b] || (adjusted[a] == adjusted[b] && a < b) }
+        var nucleusDone = false
         if c.topK > 0, candidates.count > c.topK {
             candidates = Self.best(c.topK, of: candidates, by: ranksHigher)
+        } else if c.topP < 1 {
+            // No top-k (the OpenAI API sends none): find the nucleus without sorting the vocabulary.
+            candidates = Self.nucleus(candidates, logits: adjusted, topP: c.topP, by: ranksHigher)
+            nucleusDone = true
         } else {
             candidates.sort(by: ranksHigher)
         }
 
-        if c.topP < 1 {
+        if c.topP < 1, !nucleusDone {
             let probabilities = Self.softmax(candidates.map { adjusted[$0] }, temperature: 1)
             var cumulative = 0.0
             var keep = candidates.count
@@ -91,6 +96,30 @@ public struct Sampler: Sendable {
             if draw < 0 { return Int32(candidates[i]) }
         }
         return Int32(candidates[candidates.count - 1])
+    }
+
+    /// The smallest best-first prefix of `items` whose probabilities (softmax of `logits`)
+    /// reach `topP` — what sorting every item and cutting the cumulative sum gives — from
+    /// the `best` 64, 512, … items until the prefix is found: a 49k vocabulary is scanned a
+    /// few times instead of sorted (≈ 6 ms per token before). The normalizing sum runs in
+    /// index order rather than rank order, which can move a cut that falls within rounding of
+    /// `topP` by one token.
+    static func nucleus(_ items: [Int], logits: [Float], topP: Float, by ranksHigher: (Int, Int) -> Bool) -> [Int] {
+        var maxLogit = -Float.infinity
+        for item in items { maxLogit = max(maxLogit, logits[item]) }
+        var total = 0.0
+        for item in items { total += exp(Double(logits[item]) - Double(maxLogit)) }
+        var k = min(items.count, 64)
+        while true {
+            let top = k >= items.count ? items.sorted(by: ranksHigher) : best(k, of: items, by: ranksHigher)
+            var cumulative = 0.0
+            for (i, item) in top.enumerated() {
+                cumulative += exp(Double(logits[item]) - Double(maxLogit)) / total
+                if cumulative >= Double(topP) { return Array(top.prefix(i + 1)) }
+            }
+            if k >= items.count { return top }
+            k = min(items.count, k * 8)
+        }
     }
 
     /// The `k` best of `items`, best first, without sorting the whole vocabulary.
