@@ -53,7 +53,7 @@ struct BenchBlob: AsyncParsableCommand {
         progress("reading it the way cat does")
         let plainRead = try (0..<2).map { _ in try Self.plainReadSeconds(file) }.min()!
 
-        let base = 30_000 + Int.random(in: 0..<2_000) * 10
+        let base = LoopbackPorts.freeBlock()
         let daemons = try (0..<2).map { index in
             try BenchDaemon.start(root: root, index: index, listen: "127.0.0.1:\(base + index)", bootstrap: "127.0.0.1:\(base)")
         }

@@ -74,7 +74,7 @@ struct BenchDispatch: AsyncParsableCommand {
         let perDaemon = threads ?? max(1, cores / workers)
 
         progress("starting \(workers + 1) daemons with \(perDaemon) kernel thread(s) each")
-        let base = 32_000 + Int.random(in: 0..<2_000) * 10
+        let base = LoopbackPorts.freeBlock()
         let daemons = try (0...workers).map { index in
             try BenchDaemon.start(root: root, index: index, listen: "127.0.0.1:\(base + index)", bootstrap: "127.0.0.1:\(base)",
                                   extra: ["--threads", "\(perDaemon)"])

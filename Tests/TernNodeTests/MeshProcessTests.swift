@@ -83,7 +83,7 @@ import TernNode
     }
     struct TimedOut: Error { let what: String }
 
-    static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<4_000) * 10 }
+    static func freePortBase() -> Int { LoopbackPorts.freeBlock() }
 
     @Test func fiveDaemonsJoinDetectAFailureAndShrugOffForgeries() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.ternBinary.path), "build the tern product first")
