@@ -27,7 +27,8 @@ public final class InferenceSession {
     public let capacity: Int
 
     let pass: BatchForward
-    private var blocks: [Int32] = []
+    /// Every block of its own cache, in order: a session holds its whole context.
+    private let blocks: [Int32]
 
     /// The head this session multiplies with (see `BatchForward.outputHead`).
     var outputHead: Linear { pass.outputHead }
@@ -47,8 +48,7 @@ public final class InferenceSession {
         let cache = PagedKVCache(layers: hp.blockCount, kvHeads: hp.headCountKV, headDimension: hp.headDimension,
                                  blockTokens: blockTokens, blockCount: (capacity + blockTokens - 1) / blockTokens)
         pass = BatchForward(model: model, cache: cache, maxPositions: capacity, pool: pool, precision: precision)
-        var allocator = KVBlockAllocator(blockCount: cache.blockCount)
-        _ = allocator.grow(&blocks, to: cache.blockCount)
+        blocks = Array(0..<Int32(cache.blockCount))
     }
 
     /// Forgets every cached position (a new conversation reuses the memory).

@@ -112,23 +112,6 @@ public final class ServingEngine: @unchecked Sendable {
         return id
     }
 
-    /// The same as `submit`, as an async sequence of events; ending the iteration early
-    /// (or cancelling its task) cancels the request.
-    public func stream(_ request: ServingRequest) throws(ServingError) -> AsyncStream<ServingEvent> {
-        let (events, continuation) = AsyncStream.makeStream(of: ServingEvent.self, bufferingPolicy: .unbounded)
-        let id = try submit(request) { event in
-            continuation.yield(event)
-            switch event {
-            case .finished, .failed: continuation.finish()
-            case .token: break
-            }
-        }
-        continuation.onTermination = { [weak self] reason in
-            if case .cancelled = reason { self?.cancel(id) }
-        }
-        return events
-    }
-
     /// Stops `id` between passes and frees its blocks; it reports nothing more.
     public func cancel(_ id: UInt64) {
         condition.lock()
