@@ -19,8 +19,15 @@ public enum NodeDaemon {
         let compute = ComputeExecutor()
         defer { compute.shutDown() }
         let store = try BlobStore(directory: directory.blobsDirectory, ledger: ledger, quotaBytes: configuration.blobQuotaBytes)
+        // One registry per daemon (never the process-global metrics system): the
+        // serving engine records its tokens, queue and latencies into the same object.
+        let metrics = NodeMetrics()
+        // Completions on the models this node holds, one serving engine per model loaded on
+        // first use: for its own API clients and for the ones peers forward.
+        let serving = LocalServing(source: BlobStoreModelSource(store: store), metrics: metrics,
+                                   settings: configuration.servingSettings)
         let tasks = TaskPlane(runtime: runtime, store: store, ledger: ledger, compute: compute,
-                              settings: configuration.taskPlaneSettings, logger: logger)
+                              settings: configuration.taskPlaneSettings, logger: logger, serving: serving)
         await runtime.serveStreams(TaskProtocol.all) { await tasks.handle($0) }
         let fineTunes = FineTuneTasks(plane: tasks, logger: logger)
         // A fine-tune this node was dispatching when it stopped picks up where it was.
@@ -61,21 +68,14 @@ public enum NodeDaemon {
             })
         let mesh = MeshService(runtime: runtime, profile: initialProfile)
         var services: [any Service] = [mesh, app]
-        var serving: LocalServing?
         let apiEndpointFile = directory.apiEndpointFile
         try? FileManager.default.removeItem(at: apiEndpointFile)
         if let api = configuration.api {
             let observer = RuntimeObserver(control: control, ledger: ledger, compute: compute)
-            // One registry per daemon (never the process-global metrics system): the
-            // serving engine records its tokens, queue and latencies into the same object.
-            let metrics = NodeMetrics()
-            // Completions on the models this node holds, one serving engine per model.
-            let local = LocalServing(source: BlobStoreModelSource(store: store), metrics: metrics,
-                                     settings: configuration.servingSettings)
-            serving = local
+            let forwarding = MeshCompletions(plane: tasks, metrics: metrics, logger: logger)
             services.append(APIServer.application(
                 address: api, key: apiKey, observer: observer, metrics: metrics, logger: logger,
-                routes: { local.addRoutes(to: $0) },
+                routes: { serving.addRoutes(to: $0, mesh: forwarding) },
                 onListening: { port in
                     let endpoint = APIEndpoint(host: api.host, port: port, pid: getpid())
                     if let data = try? ControlJSON.encoder.encode(endpoint) {
@@ -92,7 +92,7 @@ public enum NodeDaemon {
             try? FileManager.default.removeItem(at: apiEndpointFile)
         }
         try await group.run()
-        await serving?.shutDown()
+        await serving.shutDown()
         // Downloads in progress keep every chunk they verified (the bitmap is otherwise
         // committed every few dozen chunks).
         try? store.flush()

@@ -17,6 +17,7 @@ import TernMesh
         for reply in [TaskReply.inventory(requestID: 1, holdings: [BlobHolding(blob: blob, chunksHeld: 2, chunkCount: 3)]),
                       .accepted(requestID: 2), .progress(requestID: 2, text: " Paris", done: 1, loss: nil),
                       .progress(requestID: 2, text: "", done: 7, loss: 1.25), .result(requestID: 2, receipt: [9], output: [8]),
+                      .token(requestID: 2, token: 42, text: " Par"), .token(requestID: 2, token: 0, text: ""),
                       .acknowledged(requestID: 2), .failure(requestID: 2, TaskFailure(.busy, "busy: 1 of 1 jobs"))] {
             #expect(try TaskReply.decode(reply.encoded()) == reply)
         }
@@ -25,6 +26,39 @@ import TernMesh
         }
         let chunk = BlobReply.chunk(requestID: 2, index: 77, bytes: [UInt8](repeating: 1, count: 1000))
         #expect(try BlobReply.decode(chunk.encoded(), maxChunkBytes: 1000) == chunk)
+    }
+
+    @Test func completionJobsRoundTripAndRefuseWhatIsOutOfRange() throws {
+        let chat = CompletionJobOptions(prompt: .chat([.init(role: "system", content: "Be brief."), .init(role: "user", content: "Hé?")]),
+                                        maxTokens: 32, temperature: 0.7, topP: 0.95, seed: 9, stops: ["\n\n"], resumedTokens: [1, 2, 3])
+        let text = CompletionJobOptions(prompt: .text("Once upon"), maxTokens: 0, temperature: 0, topP: 1, seed: 0)
+        for options in [chat, text] { #expect(try CompletionJobOptions.decode(options.encoded()) == options) }
+        for result in [CompletionJobResult(finish: .stopString, promptTokens: 12, completionTokens: 3, trailingText: ""),
+                       CompletionJobResult(finish: .endOfGeneration, promptTokens: 1, completionTokens: 1, trailingText: "€")] {
+            #expect(try CompletionJobResult.decode(result.encoded()) == result)
+        }
+        var bad = chat
+        bad.temperature = 2.5
+        #expect(throws: WireError.self) { try CompletionJobOptions.decode(bad.encoded()) }
+        bad = chat
+        bad.topP = .nan
+        #expect(throws: WireError.self) { try CompletionJobOptions.decode(bad.encoded()) }
+        bad = chat
+        bad.resumedTokens = [-1]
+        #expect(throws: WireError.self) { try CompletionJobOptions.decode(bad.encoded()) }
+        bad = chat
+        bad.maxTokens = 2
+        #expect(throws: WireError.self, "more resumed tokens than the budget") { try CompletionJobOptions.decode(bad.encoded()) }
+        bad = chat
+        bad.maxTokens = TaskWireLimits.maxGenerateTokens + 1
+        #expect(throws: WireError.self) { try CompletionJobOptions.decode(bad.encoded()) }
+        bad = chat
+        bad.prompt = .chat([.init(role: String(repeating: "r", count: CompletionJobOptions.maxRoleBytes + 1), content: "x")])
+        #expect(throws: WireError.self) { try CompletionJobOptions.decode(bad.encoded()) }
+        bad = text
+        bad.prompt = .text(String(repeating: "a", count: TaskWireLimits.maxOptionsBytes))
+        #expect(throws: WireError.self, "options over the job limit") { try CompletionJobOptions.decode(bad.encoded()) }
+        #expect(throws: WireError.self) { try TaskReply.decode(TaskReply.token(requestID: 1, token: -5, text: "").encoded()) }
     }
 
     @Test func aChunkLargerThanAnnouncedIsRefusedBeforeItIsCopied() {

@@ -74,6 +74,8 @@ struct ServingEngineTests {
         private let lock = NSLock()
         private let done = DispatchSemaphore(value: 0)
         private(set) var tokens: [Int32] = []
+        /// The text reported with each token.
+        private(set) var pieces: [String] = []
         private(set) var text = ""
         private(set) var outcome: ServingOutcome?
         private(set) var failure: String?
@@ -84,6 +86,7 @@ struct ServingEngineTests {
             switch event {
             case .token(let id, let piece):
                 tokens.append(id)
+                pieces.append(piece)
                 text += piece
             case .finished(let outcome):
                 text += outcome.trailingText
@@ -172,6 +175,39 @@ struct ServingEngineTests {
         let none = Collector()
         try engine.submit(ServingRequest(prompt: [1, 2], maxTokens: 0), onEvent: none.receive)
         #expect(none.wait() && none.outcome?.completionTokens == 0)
+    }
+
+    /// A request resumed after k of its tokens (as a node that takes over from a failed one
+    /// resumes it) reports exactly the rest: the same tokens, the same pieces of text and the
+    /// same outcome, greedy or seeded, across a stop string held back over the break.
+    @Test(arguments: [TestFixtures.smolLM2, TestFixtures.bitnetTiny])
+    func resumedRequestContinuesExactly(_ name: String) throws {
+        let (model, tokenizer) = try Self.load(Case(model: name, adapter: false))
+        let all = try Self.requests(tokenizer)
+        var stopping = all[1]
+        stopping.stopStrings = ["the", "\n\n"]
+        let requests = [all[0], all[1], stopping]
+        let engine = Self.engine(model, tokenizer)
+        defer { engine.shutDown() }
+        for (index, request) in requests.enumerated() {
+            let whole = Collector()
+            try engine.submit(request, onEvent: whole.receive)
+            #expect(whole.wait())
+            let outcome = try #require(whole.outcome, "request \(index): \(whole.failure ?? "")")
+            for k in Set([1, whole.tokens.count / 2, whole.tokens.count]) where k <= whole.tokens.count {
+                var resumed = request
+                resumed.resumedTokens = Array(whole.tokens.prefix(k))
+                let rest = Collector()
+                try engine.submit(resumed, onEvent: rest.receive)
+                #expect(rest.wait())
+                #expect(rest.tokens == Array(whole.tokens.dropFirst(k)), "request \(index) resumed after \(k)")
+                #expect(rest.pieces == Array(whole.pieces.dropFirst(k)), "request \(index) resumed after \(k)")
+                #expect(rest.outcome == outcome, "request \(index) resumed after \(k)")
+            }
+        }
+        #expect(throws: ServingError.self) {
+            try engine.submit(ServingRequest(prompt: [1], maxTokens: 4, resumedTokens: [Int32(model.vocabularySize)])) { _ in }
+        }
     }
 
     /// Polls `value` until it is non-nil or 60 s pass.

@@ -1,5 +1,5 @@
 /// `tern fuzz task-stream`: frames of the `task/1` and `blob/1` streams through every
-/// decoder a worker or a fetcher runs on them (requests, replies, generate options).
+/// decoder a worker or a fetcher runs on them (requests, replies, generate and completion options, completion results).
 ///
 /// Invariant: the encoding is canonical, so whatever a decoder accepts re-encodes to exactly
 /// the input.
@@ -13,6 +13,9 @@ public struct TaskStreamFuzzTarget: FuzzTarget {
         let options = GenerateOptions(prompt: "The capital of France is", maxTokens: 16, temperature: 0.7, seed: 42, chat: true)
         let job = JobRequest(jobID: [UInt8](repeating: 1, count: 16), kind: .generate, inputs: [blob],
                              options: options.encoded(), holders: [node])
+        let completion = CompletionJobOptions(
+            prompt: .chat([.init(role: "user", content: "Hi")]), maxTokens: 8, temperature: 0.8, topP: 0.9, seed: 7,
+            stops: ["\n"], resumedTokens: [12, 34])
         samples = [
             BlobRequest.manifest(requestID: 1, blob: blob).encoded(),
             BlobRequest.chunk(requestID: 2, blob: blob, index: 3).encoded(),
@@ -28,7 +31,10 @@ public struct TaskStreamFuzzTarget: FuzzTarget {
             TaskReply.progress(requestID: 2, text: " Paris", done: 1, loss: 2.5).encoded(),
             TaskReply.result(requestID: 2, receipt: [1], output: [2]).encoded(),
             TaskReply.failure(requestID: 2, TaskFailure(.busy, "busy")).encoded(),
+            TaskReply.token(requestID: 2, token: 1234, text: " Paris").encoded(),
             options.encoded(),
+            completion.encoded(),
+            CompletionJobResult(finish: .length, promptTokens: 5, completionTokens: 8, trailingText: "é").encoded(),
         ]
     }
 
@@ -53,6 +59,14 @@ public struct TaskStreamFuzzTarget: FuzzTarget {
         if let options = try? GenerateOptions.decode(input) {
             guard options.encoded() == input else { return .violation("generate options do not re-encode to their input") }
             accepted.append("generateOptions")
+        }
+        if let options = try? CompletionJobOptions.decode(input) {
+            guard options.encoded() == input else { return .violation("completion options do not re-encode to their input") }
+            accepted.append("completionOptions")
+        }
+        if let result = try? CompletionJobResult.decode(input) {
+            guard result.encoded() == input else { return .violation("a completion result does not re-encode to its input") }
+            accepted.append("completionResult")
         }
         return accepted.isEmpty ? .rejected("undecodable") : .accepted(accepted.joined(separator: "+"))
     }

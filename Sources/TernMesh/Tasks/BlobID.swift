@@ -72,11 +72,15 @@ public enum JobKind: UInt8, Sendable, Codable, CaseIterable, CustomStringConvert
     case generate = 1
     /// Base model + dataset shard + input adapter + options → trained adapter (or its delta).
     case train = 2
+    /// An OpenAI-style completion forwarded by a node that lacks the model, run on the
+    /// holder's serving engine and streamed token by token.
+    case complete = 3
 
     public var name: String {
         switch self {
         case .generate: "generate"
         case .train: "train"
+        case .complete: "complete"
         }
     }
 

@@ -1,6 +1,7 @@
 /// Messages of the `task/1` stream (docs/protocol.md §10): inventory questions and jobs.
 /// A requester sends one request at a time per stream and reads its replies; a job's
-/// replies are `accepted`, any number of `progress`, then `result` (or `failure`), after
+/// replies are `accepted`, any number of `progress` (`token` for a `complete` job), then
+/// `result` (or `failure`), after
 /// which the requester sends `accept` with its countersignature (or `reject`) and the
 /// worker answers `acknowledged`.
 public enum TaskRequest: Sendable, Equatable {
@@ -76,6 +77,10 @@ public enum TaskReply: Sendable, Equatable {
     /// Output so far: decoded text of new tokens (generate) or the loss of a finished step
     /// (train, `text` empty); `done` counts tokens generated or steps finished.
     case progress(requestID: UInt32, text: String, done: UInt32, loss: Double?)
+    /// One token of a `complete` job and the text it released (often empty while a stop
+    /// string or a character is still incomplete). The id lets a requester resume the
+    /// completion on another worker should this one fail.
+    case token(requestID: UInt32, token: Int32, text: String)
     /// The worker-signed receipt and the output bytes, whose blob id the receipt names.
     case result(requestID: UInt32, receipt: [UInt8], output: [UInt8])
     case acknowledged(requestID: UInt32)
@@ -83,7 +88,7 @@ public enum TaskReply: Sendable, Equatable {
 
     public var requestID: UInt32 {
         switch self {
-        case let .inventory(id, _), let .accepted(id), let .progress(id, _, _, _), let .result(id, _, _),
+        case let .inventory(id, _), let .accepted(id), let .progress(id, _, _, _), let .token(id, _, _), let .result(id, _, _),
              let .acknowledged(id), let .failure(id, _): id
         }
     }
@@ -101,6 +106,8 @@ public enum TaskReply: Sendable, Equatable {
         case let .progress(requestID, text, done, loss):
             writer.u8(0x92); writer.u32(requestID); writer.longBlob(Array(text.utf8)); writer.u32(done)
             writer.bool(loss != nil); writer.u64((loss ?? 0).bitPattern)
+        case let .token(requestID, token, text):
+            writer.u8(0x95); writer.u32(requestID); writer.u32(UInt32(bitPattern: token)); writer.longBlob(Array(text.utf8))
         case let .result(requestID, receipt, output):
             writer = WireWriter(capacity: receipt.count + output.count + 16)
             writer.u8(0x93); writer.u32(requestID); writer.longBlob(receipt); writer.longBlob(output)
@@ -139,6 +146,11 @@ public enum TaskReply: Sendable, Equatable {
             guard hasLoss || lossBits == 0 else { throw .invalidValue(field: "progress loss", value: lossBits) }
             let loss = Double(bitPattern: lossBits)
             message = .progress(requestID: requestID, text: text, done: done, loss: hasLoss ? loss : nil)
+        case 0x95:
+            let raw = try reader.u32("token")
+            guard raw <= UInt32(Int32.max) else { throw .invalidValue(field: "token", value: UInt64(raw)) }
+            message = .token(requestID: requestID, token: Int32(raw),
+                             text: try reader.longText("token text", maxBytes: TaskWireLimits.maxProgressTextBytes))
         case 0x93:
             message = .result(requestID: requestID,
                               receipt: try reader.longBlob("receipt", maxBytes: TaskWireLimits.maxReceiptBytes),

@@ -46,6 +46,12 @@ public struct Sampler: Sendable {
         random = RandomSource(seed: configuration.seed)
     }
 
+    /// Moves the random source past the one draw `sample` makes for a token (none when
+    /// greedy): a request resumed after n tokens skips n draws and samples what it would have.
+    public mutating func skipDraw() {
+        if configuration.temperature > 0 { _ = random.nextUnit() }
+    }
+
     /// The next token for `logits` (one per vocabulary entry), given the tokens so far.
     public mutating func sample(logits: [Float], history: [Int32] = []) throws -> Int32 {
         let c = configuration

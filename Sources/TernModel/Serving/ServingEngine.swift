@@ -98,7 +98,10 @@ public final class ServingEngine: @unchecked Sendable {
             throw .rejected("the prompt has \(request.prompt.count) tokens; this model serves at most \(promptLimit) per request")
         }
         guard request.maxTokens >= 0 else { throw .rejected("max tokens must not be negative (got \(request.maxTokens))") }
-        if let bad = request.prompt.first(where: { $0 < 0 || Int($0) >= model.vocabularySize }) {
+        guard request.prompt.count + request.resumedTokens.count <= positionLimit else {
+            throw .rejected("the prompt and \(request.resumedTokens.count) resumed tokens exceed the \(positionLimit) positions of a sequence")
+        }
+        if let bad = (request.prompt + request.resumedTokens).first(where: { $0 < 0 || Int($0) >= model.vocabularySize }) {
             throw .rejected("token id \(bad) is outside the vocabulary of \(model.vocabularySize) tokens")
         }
         condition.lock()
@@ -190,17 +193,32 @@ public final class ServingEngine: @unchecked Sendable {
                                              trailingText: "")))
             return
         }
-        do {
-            try scheduler.submit(id: id, prompt: request.prompt)
-        } catch {
-            onEvent(.failed(error.description))
-            return
-        }
-        requests[id] = RequestState(
+        var state = RequestState(
             request: request, onEvent: onEvent, sampler: Sampler(request.sampling),
             stop: StopConditions(endTokenIDs: request.stopsAtEndOfGeneration ? tokenizer.endOfGenerationIDs : [], stopStrings: request.stopStrings,
                                  maxTokens: request.maxTokens),
             decoder: TokenStreamDecoder(tokenizer: tokenizer))
+        // A resumed request replays what it generated before, silently: its text was shown.
+        var finish: FinishReason?
+        for token in request.resumedTokens where finish == nil {
+            state.generated += 1
+            state.sampler.skipDraw()
+            finish = state.stop.accept(token: token, text: state.decoder.append(token)).finish
+        }
+        let sequence = request.prompt + request.resumedTokens
+        if finish == nil, !request.resumedTokens.isEmpty, sequence.count >= positionLimit { finish = .length }
+        if let finish {
+            onEvent(.finished(ServingOutcome(finishReason: finish, promptTokens: request.prompt.count, completionTokens: state.generated,
+                                             trailingText: finish == .stopString ? "" : state.decoder.finish())))
+            return
+        }
+        do {
+            try scheduler.submit(id: id, prompt: sequence)
+        } catch {
+            onEvent(.failed(error.description))
+            return
+        }
+        requests[id] = state
     }
 
     private func run(_ batch: ServingBatch) {

@@ -7,14 +7,21 @@ public struct ServingRequest: Sendable {
     public var stopStrings: [String]
     /// False runs to `maxTokens` through end-of-generation tokens (benchmarks).
     public var stopsAtEndOfGeneration: Bool
+    /// Tokens this request already generated elsewhere (on a node that failed mid-stream).
+    /// They are prefilled after the prompt and replayed through the stop conditions, the
+    /// text decoder and the sampler's random draws without being reported again, so the
+    /// request goes on exactly as it would have; they count in `maxTokens` and in the
+    /// outcome's `completionTokens`.
+    public var resumedTokens: [Int32]
 
     public init(prompt: [Int32], sampling: SamplingConfiguration = .greedy, maxTokens: Int, stopStrings: [String] = [],
-                stopsAtEndOfGeneration: Bool = true) {
+                stopsAtEndOfGeneration: Bool = true, resumedTokens: [Int32] = []) {
         self.prompt = prompt
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopStrings = stopStrings
         self.stopsAtEndOfGeneration = stopsAtEndOfGeneration
+        self.resumedTokens = resumedTokens
     }
 }
 
@@ -37,6 +44,13 @@ public struct ServingOutcome: Sendable, Equatable {
     /// Visible text not yet reported with a token (the end of a character the last token
     /// left incomplete); the request's text is its tokens' texts followed by this.
     public let trailingText: String
+
+    public init(finishReason: FinishReason, promptTokens: Int, completionTokens: Int, trailingText: String) {
+        self.finishReason = finishReason
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.trailingText = trailingText
+    }
 }
 
 /// Errors the engine answers a submission with.

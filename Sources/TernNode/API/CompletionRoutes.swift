@@ -1,12 +1,14 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import TernMesh
 import TernModel
 
 extension LocalServing {
     /// Adds `POST /v1/chat/completions` and `POST /v1/completions` (pass as
-    /// `APIServer.application(… routes:)`).
-    public func addRoutes(to router: APIRouter) {
+    /// `APIServer.application(… routes:)`). A model this node does not hold is forwarded
+    /// through `mesh` to a peer that does.
+    public func addRoutes(to router: APIRouter, mesh: MeshCompletions? = nil) {
         router.post("/v1/chat/completions") { request, context in
             self.countRequest()
             let body = try await request.decodeOpenAIJSON(ChatCompletionRequest.self, context: context)
@@ -15,7 +17,10 @@ extension LocalServing {
             }
             guard !body.messages.isEmpty else { throw OpenAIError.invalidValue("messages", "messages must not be empty.") }
             let plan = try Plan(body.parameters, defaultMaxTokens: self.settings.defaultMaxTokens)
-            let loaded = try await self.loaded(body.parameters.model)
+            guard let loaded = try await self.engine(for: plan.model) else {
+                let turns = body.messages.map { CompletionJobOptions.ChatTurn(role: $0.role, content: $0.content) }
+                return try await self.respond(plan: plan, run: self.forward(plan, .chat(turns), through: mesh), chat: true)
+            }
             let template: ChatTemplate
             switch loaded.template {
             case .success(let found): template = found
@@ -27,7 +32,8 @@ extension LocalServing {
             let prompt = try await Self.offPool {
                 tokenizer.encode(template.render(messages, addGenerationPrompt: true))
             }
-            return try await self.respond(plan: plan, prompt: prompt, loaded: loaded, chat: true, promptParam: "messages")
+            let run = try self.submit(plan.request(prompt), to: loaded, promptParam: "messages")
+            return try await self.respond(plan: plan, run: run, chat: true)
         }
         router.post("/v1/completions") { request, context in
             self.countRequest()
@@ -40,17 +46,24 @@ extension LocalServing {
                 throw OpenAIError.invalidValue("prompt", "Send one prompt per request (got \(prompts.count)).")
             }
             let plan = try Plan(body.parameters, defaultMaxTokens: self.settings.defaultMaxTokens)
-            let loaded = try await self.loaded(body.parameters.model)
-            let tokenizer = loaded.tokenizer
             let text = prompts[0]
+            guard let loaded = try await self.engine(for: plan.model) else {
+                return try await self.respond(plan: plan, run: self.forward(plan, .text(text), through: mesh), chat: false)
+            }
+            let tokenizer = loaded.tokenizer
             let prompt = try await Self.offPool { tokenizer.encode(text) }
-            return try await self.respond(plan: plan, prompt: prompt, loaded: loaded, chat: false, promptParam: "prompt")
+            let run = try self.submit(plan.request(prompt), to: loaded, promptParam: "prompt")
+            return try await self.respond(plan: plan, run: run, chat: false)
         }
     }
 
-    private func loaded(_ model: String) async throws -> Loaded {
-        guard let loaded = try await engine(for: model) else { throw OpenAIError.modelNotFound(model) }
-        return loaded
+    /// Runs a request for a model this node does not hold on a peer that does; 404 when no
+    /// live peer holds it.
+    private func forward(_ plan: Plan, _ prompt: CompletionJobOptions.Prompt, through mesh: MeshCompletions?) async throws -> Run {
+        guard let mesh, let run = try await mesh.start(model: plan.model, options: try plan.forwarded(prompt)) else {
+            throw OpenAIError.modelNotFound(plan.model)
+        }
+        return run
     }
 
     /// What a request asks for, checked.
@@ -79,25 +92,48 @@ extension LocalServing {
             let stops = (p.stop?.strings ?? []).filter { !$0.isEmpty }
             guard stops.count <= 16 else { throw OpenAIError.invalidValue("stop", "At most 16 stop sequences (got \(stops.count)).") }
             self.stops = stops
-            var sampling = SamplingConfiguration()
-            // OpenAI's sampling: temperature and nucleus only (0 is greedy, as `tern run --temp 0`).
-            sampling.temperature = Float(temperature)
-            sampling.topP = Float(topP)
-            sampling.topK = 0
-            sampling.minP = 0
-            sampling.repetitionPenalty = 1
-            sampling.seed = p.seed.map { UInt64(bitPattern: $0) } ?? UInt64.random(in: 0...UInt64.max)
-            self.sampling = sampling
+            sampling = LocalServing.sampling(temperature: Float(temperature), topP: Float(topP),
+                                             seed: p.seed.map { UInt64(bitPattern: $0) } ?? UInt64.random(in: 0...UInt64.max))
             stream = p.stream ?? false
             includeUsage = p.streamOptions?.includeUsage ?? false
         }
+
+        func request(_ prompt: [Int32]) -> ServingRequest {
+            ServingRequest(prompt: prompt, sampling: sampling, maxTokens: maxTokens, stopStrings: stops)
+        }
+
+        /// The request as a `complete` job's options, within the wire's limits.
+        func forwarded(_ prompt: CompletionJobOptions.Prompt) throws -> CompletionJobOptions {
+            if case .chat(let turns) = prompt, let long = turns.first(where: { $0.role.utf8.count > CompletionJobOptions.maxRoleBytes }) {
+                throw OpenAIError.invalidValue("messages", "A role name is at most \(CompletionJobOptions.maxRoleBytes) bytes (got \(long.role.utf8.count)).")
+            }
+            if case .chat(let turns) = prompt, turns.count > CompletionJobOptions.maxTurns {
+                throw OpenAIError.invalidValue("messages", "At most \(CompletionJobOptions.maxTurns) messages (got \(turns.count)).")
+            }
+            if let long = stops.first(where: { $0.utf8.count > CompletionJobOptions.maxStopBytes }) {
+                throw OpenAIError.invalidValue("stop", "A stop sequence is at most \(CompletionJobOptions.maxStopBytes) bytes (got \(long.utf8.count)).")
+            }
+            return CompletionJobOptions(
+                prompt: prompt, maxTokens: UInt32(min(maxTokens, Int(TaskWireLimits.maxGenerateTokens))),
+                temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed, stops: stops)
+        }
+    }
+
+    /// OpenAI's sampling: temperature and nucleus only (0 is greedy, as `tern run --temp 0`).
+    static func sampling(temperature: Float, topP: Float, seed: UInt64) -> SamplingConfiguration {
+        var sampling = SamplingConfiguration()
+        sampling.temperature = temperature
+        sampling.topP = topP
+        sampling.topK = 0
+        sampling.minP = 0
+        sampling.repetitionPenalty = 1
+        sampling.seed = seed
+        return sampling
     }
 
     private static func finishReason(_ reason: FinishReason) -> String { reason == .length ? "length" : "stop" }
 
-    private func respond(plan: Plan, prompt: [Int32], loaded: Loaded, chat: Bool, promptParam: String) async throws -> Response {
-        let request = ServingRequest(prompt: prompt, sampling: plan.sampling, maxTokens: plan.maxTokens, stopStrings: plan.stops)
-        let run = try submit(request, to: loaded, promptParam: promptParam)
+    private func respond(plan: Plan, run: Run, chat: Bool) async throws -> Response {
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let object = chat ? (plan.stream ? "chat.completion.chunk" : "chat.completion") : "text_completion"

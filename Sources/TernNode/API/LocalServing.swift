@@ -224,24 +224,22 @@ public final class LocalServing: Sendable {
 
     // MARK: Running one request
 
-    /// One submitted request: its events, and `cancel` for a client that went away.
+    /// One request under way, here or on a peer: its events, and `cancel` for a client that
+    /// went away.
     final class Run: Sendable {
-        let id: UInt64
         let events: AsyncStream<ServingEvent>
-        let engine: ServingEngine
         private let ended = Mutex(false)
-        private let onCancel: @Sendable () -> Void
+        private let stop: @Sendable () -> Void
 
-        init(id: UInt64, events: AsyncStream<ServingEvent>, engine: ServingEngine, onCancel: @escaping @Sendable () -> Void) {
-            self.id = id; self.events = events; self.engine = engine; self.onCancel = onCancel
+        init(events: AsyncStream<ServingEvent>, stop: @escaping @Sendable () -> Void) {
+            self.events = events; self.stop = stop
         }
 
         /// Stops the request and frees its blocks, unless it already ended.
         func cancel() {
             let wasRunning = ended.withLock { ended in defer { ended = true }; return !ended }
             guard wasRunning else { return }
-            engine.cancel(id)
-            onCancel()
+            stop()
         }
 
         /// Its last event arrived: nothing left to cancel.
@@ -291,7 +289,9 @@ public final class LocalServing: Sendable {
             throw OpenAIError(.badRequest, message: OpenAIError.clipped(error.description, to: 300), param: promptParam,
                               code: "context_length_exceeded")
         }
-        let run = Run(id: id, events: events, engine: loaded.engine) {
+        let engine = loaded.engine
+        let run = Run(events: events) {
+            engine.cancel(id)
             leaveQueue()
             continuation.finish()
         }

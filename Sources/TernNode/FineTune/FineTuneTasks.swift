@@ -111,10 +111,7 @@ public final class FineTuneTasks: Sendable {
     /// What this node knows of a peer for choosing workers: its signed profile (throughput,
     /// load, free memory) and its receipts and credit here.
     private func rankingFacts(_ peer: NodeID) -> WorkerRanking.Peer {
-        let record = try? plane.ledger.profile(nodeID: peer.hex)
-        let profile = record.flatMap { record in
-            try? HardwareProfile(decoding: Array(record.signedBytes.dropLast(NodeIdentity.signatureByteCount)))
-        }
+        let (record, profile) = plane.profile(of: peer)
         return WorkerRanking.Peer(
             id: peer.hex, ternaryGOPS: record?.gops ?? 0, loadPercent: Int(profile?.loadPercent ?? 0),
             ramAvailableBytes: profile?.ramAvailableBytes,

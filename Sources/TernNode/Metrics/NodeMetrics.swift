@@ -31,6 +31,11 @@ public final class NodeMetrics: Sendable {
     /// Time from a completion request to its last token.
     public let completionLatency: CoreMetrics.Timer
 
+    /// Completions this node forwarded to a peer holding the model.
+    public let meshForwarded: CoreMetrics.Counter
+    /// Times a forwarded completion moved to another holder after its worker failed.
+    public let meshFailovers: CoreMetrics.Counter
+
     /// Counters and gauges derived at scrape time, by full series key.
     private let derived = Mutex<DerivedSeries>(DerivedSeries())
 
@@ -49,6 +54,8 @@ public final class NodeMetrics: Sendable {
         activeStreams = Meter(label: "tern_active_streams", factory: factory)
         completionRequests = CoreMetrics.Counter(label: "tern_completion_requests_total", factory: factory)
         completionLatency = CoreMetrics.Timer(label: "tern_completion_latency_seconds", factory: factory)
+        meshForwarded = CoreMetrics.Counter(label: "tern_mesh_forwarded_total", factory: factory)
+        meshFailovers = CoreMetrics.Counter(label: "tern_mesh_failovers_total", factory: factory)
         // Present (at zero) from the first scrape, so dashboards need no special case.
         queueDepth.set(0)
         activeStreams.set(0)

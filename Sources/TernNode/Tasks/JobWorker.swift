@@ -18,6 +18,7 @@ struct JobWorker: Sendable {
     private enum Work {
         case generate(GenerateOptions)
         case train(TrainJobOptions)
+        case complete(CompletionJobOptions)
     }
 
     /// False when the stream should be dropped: a job's stream carries only that job, so it
@@ -30,19 +31,30 @@ struct JobWorker: Sendable {
             plane.counters.count("task.badJob")
             return await send(.failure(requestID: requestID, error as? TaskFailure ?? TaskFailure(.badRequest, "\(error)")))
         }
-        guard plane.reserveJobSlot() else {
+        // A completion runs on the serving engine, which queues and batches requests itself:
+        // it takes no job slot, and is accepted once the engine took it.
+        var completion: LocalServing.Run?
+        if case .complete(let options) = work {
+            do {
+                completion = try await startCompletion(options)
+            } catch {
+                plane.counters.count("task.completionRefused")
+                return await send(.failure(requestID: requestID, error as? TaskFailure ?? TaskFailure(.internalError, "\(error)")))
+            }
+        } else if !plane.reserveJobSlot() {
             plane.counters.count("task.busy")
             return await send(.failure(requestID: requestID, TaskFailure(
                 .busy, "busy: running \(plane.settings.maxJobs) of \(plane.settings.maxJobs) jobs")))
         }
-        defer { plane.releaseJobSlot() }
+        let running = completion
+        defer { if let running { running.cancel() } else { plane.releaseJobSlot() } }
         guard await send(.accepted(requestID: requestID)) else { return false }
 
         // One reader takes every later frame: `cancel`, or the requester going away, stops
         // the work (fetching at once; compute already running finishes and is discarded);
         // the verdict on the result goes to `awaitVerdict`.
         let (verdicts, verdictSink) = AsyncStream<TaskRequest>.makeStream()
-        let performing = Task { try await perform(work) }
+        let performing = Task { try await perform(work, completion: running) }
         let requestID = requestID, connection = connection, counters = plane.counters
         let reader = Task {
             while let frame = try? await connection.receive() {
@@ -78,18 +90,28 @@ struct JobWorker: Sendable {
     /// Fetches the inputs, runs the work and signs the receipt (stored unaccepted). Returns
     /// it with the output to send inline: an output too large for one frame stays in this
     /// node's store, and the requester fetches it by the id the receipt names.
-    private func perform(_ work: Work) async throws -> (SignedReceipt, [UInt8]) {
-        let inputs = try await fetchInputs()
-        for input in job.inputs { try plane.store.pin(input) }
-        defer { for input in job.inputs { plane.store.unpin(input) } }
+    /// A completion's output (how it ended, a few bytes) is not kept as a blob: its receipt
+    /// names its hash.
+    private func perform(_ work: Work, completion: LocalServing.Run?) async throws -> (SignedReceipt, [UInt8]) {
         let started = ContinuousClock.now
-        let (output, tokens, chain) = try await execute(work, inputs: inputs)
-        try Task.checkCancellation()
-        let outputBlob = try plane.store.add(bytes: output, kind: job.kind == .train ? .adapter : .output,
-                                             name: "job \(Hex.encode(job.jobID))")
+        let output: [UInt8], tokens: Int, chain: StepHashChain
+        let outputID: BlobID
+        if let completion {
+            (output, tokens, chain) = try await stream(completion)
+            try Task.checkCancellation()
+            outputID = BlobManifest.hashing(bytes: output).id
+        } else {
+            let inputs = try await fetchInputs()
+            for input in job.inputs { try plane.store.pin(input) }
+            defer { for input in job.inputs { plane.store.unpin(input) } }
+            (output, tokens, chain) = try await execute(work, inputs: inputs)
+            try Task.checkCancellation()
+            outputID = try plane.store.add(bytes: output, kind: job.kind == .train ? .adapter : .output,
+                                           name: "job \(Hex.encode(job.jobID))").id
+        }
         let receipt = JobReceipt(
             jobID: job.jobID, kind: job.kind, worker: plane.identity.nodeID, requester: requester, inputs: job.inputs,
-            optionsHash: job.optionsHash, output: outputBlob.id, tokens: UInt64(tokens),
+            optionsHash: job.optionsHash, output: outputID, tokens: UInt64(tokens),
             wallMillis: UInt64(started.duration(to: .now).inSeconds * 1000), stepChainRoot: chain.root,
             finishedAtMillis: UInt64(Date().timeIntervalSince1970 * 1000))
         let signed = try SignedReceipt.sign(receipt, worker: plane.identity, mesh: plane.mesh)
@@ -119,6 +141,57 @@ struct JobWorker: Sendable {
             } catch {
                 throw TaskFailure(.badRequest, "train options: \(error)")
             }
+        case .complete:
+            guard (1...2).contains(job.inputs.count) else {
+                throw TaskFailure(.badRequest, "a complete job takes the model and optionally an adapter; got \(job.inputs.count) inputs")
+            }
+            do {
+                return .complete(try CompletionJobOptions.decode(job.options))
+            } catch {
+                throw TaskFailure(.badRequest, "completion options: \(error)")
+            }
+        }
+    }
+
+    /// Queues a forwarded completion on this node's serving engine for the model (and
+    /// adapter) the job names. Never fetches: a requester forwards only to holders.
+    private func startCompletion(_ options: CompletionJobOptions) async throws -> LocalServing.Run {
+        guard let serving = plane.serving else { throw TaskFailure(.notFound, "this node serves no completions") }
+        for input in job.inputs where plane.store.info(input)?.complete != true {
+            throw TaskFailure(.notFound, "this node does not hold \(input.short)")
+        }
+        return try await serving.startForwarded(model: job.inputs.map(\.hex).joined(separator: ":"), options: options)
+    }
+
+    /// Sends each token of a running completion as it is sampled; returns the output (how it
+    /// ended), the tokens generated here and their hash chain. The requester going away
+    /// cancels it and frees its blocks.
+    private func stream(_ run: LocalServing.Run) async throws -> (output: [UInt8], tokens: Int, chain: StepHashChain) {
+        let requestID = requestID
+        return try await withTaskCancellationHandler {
+            var chain = StepHashChain()
+            var tokens = 0
+            for await event in run.events {
+                switch event {
+                case let .token(token, text):
+                    tokens += 1
+                    withUnsafeBytes(of: token.bigEndian) { chain.append(Array($0)) }
+                    guard await send(.token(requestID: requestID, token: token, text: text)) else { throw CancellationError() }
+                case let .finished(outcome):
+                    run.markEnded()
+                    let result = CompletionJobResult(
+                        finish: outcome.finishReason == .length ? .length : outcome.finishReason == .stopString ? .stopString : .endOfGeneration,
+                        promptTokens: UInt32(clamping: outcome.promptTokens), completionTokens: UInt32(clamping: outcome.completionTokens),
+                        trailingText: outcome.trailingText)
+                    return (result.encoded(), tokens, chain)
+                case let .failed(reason):
+                    run.markEnded()
+                    throw TaskFailure(.internalError, "generation failed: \(reason)")
+                }
+            }
+            throw CancellationError()
+        } onCancel: {
+            run.cancel()
         }
     }
 
@@ -172,6 +245,8 @@ struct JobWorker: Sendable {
                 }
             }
             return (Array(result.text.utf8), result.tokens.count, result.stepChain)
+        case .complete:
+            preconditionFailure("a completion streams from the serving engine, not the compute executor")
         case let .train(options):
             let (model, dataset, adapter) = (inputs[0], inputs[1], inputs.count > 2 ? inputs[2] : nil)
             let result = try await computeStreaming { report in

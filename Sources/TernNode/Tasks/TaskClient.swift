@@ -26,7 +26,8 @@ struct TaskClient: Sendable {
         var output: [UInt8]
     }
 
-    /// Sends `job` to `worker`, passes each progress message to `onProgress`, checks the
+    /// Sends `job` to `worker`, passes each progress message to `onProgress` (each token of
+    /// a `complete` job to `onToken`), checks the
     /// result — the receipt must be the worker's, for this job, its inputs and options, and
     /// name the output actually sent — then countersigns it and waits for the worker to
     /// store that. A result that fails a check is rejected and thrown as `.rejected`.
@@ -35,6 +36,8 @@ struct TaskClient: Sendable {
     func run(_ job: JobRequest, on worker: NodeID, requester: NodeIdentity, mesh: MeshID,
              fetchOutput: @Sendable (BlobID) async throws -> [UInt8],
              checkOutput: @Sendable (SignedReceipt, [UInt8]) throws -> Void = { _, _ in },
+             onAccepted: @Sendable () -> Void = {},
+             onToken: @Sendable (_ token: Int32, _ text: String) -> Void = { _, _ in },
              onProgress: @Sendable (_ text: String, _ done: UInt32, _ loss: Double?) -> Void) async throws -> Outcome {
         let connection = try await dialer.open(worker, TaskProtocol.task)
         defer { Task { await connection.close() } }
@@ -46,9 +49,12 @@ struct TaskClient: Sendable {
             guard reply.requestID == requestID else { throw FetchError.protocolViolation("reply to another request") }
             switch reply {
             case .accepted:
-                continue
+                onAccepted()
             case let .progress(_, text, done, loss):
                 onProgress(text, done, loss)
+            case let .token(_, token, text):
+                guard job.kind == .complete else { throw FetchError.protocolViolation("a token reply to a \(job.kind) job") }
+                onToken(token, text)
             case let .failure(_, failure):
                 throw failure
             case let .result(_, receiptBytes, inline):

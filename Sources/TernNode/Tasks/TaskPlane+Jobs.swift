@@ -25,9 +25,9 @@ extension TaskPlane {
                             onText: @escaping @Sendable (String) -> Void = { _ in }) async throws -> JobRunReply {
         let job = JobRequest(jobID: JobRequest.newJobID(), kind: .generate, inputs: [model], options: options.encoded(),
                              holders: [])
-        let outcome = try await send(job, to: worker) { text, _, _ in
+        let outcome = try await send(job, to: worker, onProgress: { text, _, _ in
             if !text.isEmpty { onText(text) }
-        }
+        })
         let receipt = outcome.receipt.receipt
         return JobRunReply(
             jobID: Hex.encode(job.jobID), worker: worker.hex, text: String(decoding: outcome.output, as: UTF8.self),
@@ -55,12 +55,12 @@ extension TaskPlane {
         let log = StepLog(limit: options.steps + 1)
         let outcome = try await send(job, to: worker, checkOutput: { signed, output in
             try Self.checkTrainResult(signed.receipt, output: output, steps: log.values, expectedSteps: options.steps)
-        }) { text, step, loss in
+        }, onProgress: { text, step, loss in
             if let loss {
                 log.append(loss: loss, resultHash: Hex.decode(text) ?? [])
                 onStep(Int(step), loss)
             }
-        }
+        })
         let steps = log.values
         return TrainOutcome(adapter: outcome.output, receipt: outcome.receipt, losses: steps.map(\.loss),
                             stepResults: steps.map(\.resultHash))
@@ -95,7 +95,9 @@ extension TaskPlane {
     /// rejected job and lowers the worker's score.
     func send(_ job: JobRequest, to worker: NodeID,
               checkOutput: @escaping @Sendable (SignedReceipt, [UInt8]) throws -> Void = { _, _ in },
-              onProgress: @escaping @Sendable (String, UInt32, Double?) -> Void) async throws -> TaskClient.Outcome {
+              onAccepted: @escaping @Sendable () -> Void = {},
+              onToken: @escaping @Sendable (Int32, String) -> Void = { _, _ in },
+              onProgress: @escaping @Sendable (String, UInt32, Double?) -> Void = { _, _, _ in }) async throws -> TaskClient.Outcome {
         let outcome: TaskClient.Outcome
         do {
             outcome = try await TaskClient(dialer: dialer).run(
@@ -104,7 +106,7 @@ extension TaskPlane {
                     _ = try await self.fetch(id, kind: .output, name: "job \(Hex.encode(job.jobID))", hints: [worker])
                     return try Array(Data(contentsOf: URL(fileURLWithPath: self.store.path(of: id))))
                 },
-                checkOutput: checkOutput,
+                checkOutput: checkOutput, onAccepted: onAccepted, onToken: onToken,
                 onProgress: onProgress)
         } catch let failure as TaskFailure where failure.code == .rejected {
             counters.count("task.resultRefused")
@@ -113,8 +115,11 @@ extension TaskPlane {
             throw failure
         }
         try ledger.acceptReceipt(ReceiptRecord(outcome.receipt, accepted: true), creditTo: worker.hex)
-        _ = try? store.add(bytes: outcome.output, kind: job.kind == .train ? .adapter : .output,
-                           name: "job \(Hex.encode(job.jobID))")
+        // A completion's output (how it ended) lives on in its receipt, not as a blob.
+        if job.kind != .complete {
+            _ = try? store.add(bytes: outcome.output, kind: job.kind == .train ? .adapter : .output,
+                               name: "job \(Hex.encode(job.jobID))")
+        }
         return outcome
     }
 }

@@ -17,6 +17,8 @@ public final class TaskPlane: Sendable {
     let dialer: PeerDialer
     let settings: TaskPlaneSettings
     let logger: Logger
+    /// Runs the completions peers forward (`complete` jobs); nil refuses them.
+    let serving: LocalServing?
     let counters = TaskCounters()
     /// What the task plane did, as opposed to what it refused (`counters`): jobs completed
     /// for peers, blob bytes fetched. Read by `/metrics`, kept out of `tern node status`'s drops.
@@ -29,7 +31,7 @@ public final class TaskPlane: Sendable {
     /// A task plane that reaches peers through `dialer` (tests wire planes to each other
     /// directly; the daemon uses `init(runtime:…)`).
     public init(identity: NodeIdentity, mesh: MeshID, store: BlobStore, ledger: Ledger, compute: ComputeExecutor,
-         dialer: PeerDialer, settings: TaskPlaneSettings, logger: Logger,
+         dialer: PeerDialer, settings: TaskPlaneSettings, logger: Logger, serving: LocalServing? = nil,
          isGraylisted: @escaping @Sendable (NodeID) async -> Bool = { _ in false }) {
         self.identity = identity
         self.mesh = mesh
@@ -39,6 +41,7 @@ public final class TaskPlane: Sendable {
         self.dialer = dialer
         self.settings = settings
         self.logger = logger
+        self.serving = serving
         self.isGraylisted = isGraylisted
         limiter = UploadLimiter(bytesPerSecond: settings.uploadBytesPerSecond)
         streamQuota = StreamQuota(limit: settings.streamsPerPeer)
@@ -46,7 +49,7 @@ public final class TaskPlane: Sendable {
 
     /// The task plane of a daemon: peers are reached through the mesh runtime's view.
     public convenience init(runtime: MeshRuntime, store: BlobStore, ledger: Ledger, compute: ComputeExecutor,
-                            settings: TaskPlaneSettings, logger: Logger) {
+                            settings: TaskPlaneSettings, logger: Logger, serving: LocalServing? = nil) {
         let identity = runtime.identity
         let transport = identity.transportIdentity(in: runtime.mesh)
         let dialer = PeerDialer(
@@ -61,7 +64,7 @@ public final class TaskPlane: Sendable {
             liveMembers: { await runtime.liveMembers() },
             misbehaved: { peer in await runtime.reportMisbehaviour(of: peer) })
         self.init(identity: identity, mesh: runtime.mesh, store: store, ledger: ledger, compute: compute,
-                  dialer: dialer, settings: settings, logger: logger,
+                  dialer: dialer, settings: settings, logger: logger, serving: serving,
                   isGraylisted: { await runtime.isGraylisted($0) })
     }
 
