@@ -119,6 +119,9 @@ extension LocalServing {
         }
     }
 
+    /// Names the peer that took a forwarded request (its fingerprint).
+    static let workerHeader = "X-Tern-Worker"
+
     /// OpenAI's sampling: temperature and nucleus only (0 is greedy, as `tern run --temp 0`).
     static func sampling(temperature: Float, topP: Float, seed: UInt64) -> SamplingConfiguration {
         var sampling = SamplingConfiguration()
@@ -169,11 +172,13 @@ extension LocalServing {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let data = try encoder.encode(body(choice, usage: CompletionUsage(prompt: outcome.promptTokens,
                                                                                 completion: outcome.completionTokens)))
-            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+            if let worker = run.worker { headers[.init(Self.workerHeader)!] = worker.fingerprint }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
 
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        if let worker = run.worker { headers[.init(Self.workerHeader)!] = worker.fingerprint }
         @Sendable func event(_ value: CompletionBody) throws -> ByteBuffer {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

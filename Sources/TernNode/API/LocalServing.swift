@@ -228,11 +228,14 @@ public final class LocalServing: Sendable {
     /// went away.
     final class Run: Sendable {
         let events: AsyncStream<ServingEvent>
+        /// The peer that took a forwarded request first (nil when this node serves it): the
+        /// response names it in `X-Tern-Worker`.
+        let worker: NodeID?
         private let ended = Mutex(false)
         private let stop: @Sendable () -> Void
 
-        init(events: AsyncStream<ServingEvent>, stop: @escaping @Sendable () -> Void) {
-            self.events = events; self.stop = stop
+        init(events: AsyncStream<ServingEvent>, worker: NodeID? = nil, stop: @escaping @Sendable () -> Void) {
+            self.events = events; self.worker = worker; self.stop = stop
         }
 
         /// Stops the request and frees its blocks, unless it already ended.

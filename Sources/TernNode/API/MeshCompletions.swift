@@ -73,18 +73,18 @@ public final class MeshCompletions: Sendable {
         }
         metrics.meshForwarded.increment()
         let (events, continuation) = AsyncStream.makeStream(of: ServingEvent.self, bufferingPolicy: .unbounded)
-        let (decided, decide) = AsyncStream.makeStream(of: Result<Void, OpenAIError>.self, bufferingPolicy: .bufferingNewest(1))
+        let (decided, decide) = AsyncStream.makeStream(of: Result<NodeID, OpenAIError>.self, bufferingPolicy: .bufferingNewest(1))
         let driver = Task {
             await self.drive(inputs: inputs, holders: holders, options: options, events: continuation, decide: decide)
         }
-        var first: Result<Void, OpenAIError>?
+        var first: Result<NodeID, OpenAIError>?
         for await result in decided {
             first = result
             break
         }
         switch first {
-        case .success?:
-            return LocalServing.Run(events: events) {
+        case .success(let worker)?:
+            return LocalServing.Run(events: events, worker: worker) {
                 driver.cancel()
                 continuation.finish()
             }
@@ -100,13 +100,13 @@ public final class MeshCompletions: Sendable {
     /// Tries the holders in order until one finishes the completion.
     private func drive(inputs: [BlobID], holders: [NodeID], options: CompletionJobOptions,
                        events: AsyncStream<ServingEvent>.Continuation,
-                       decide: AsyncStream<Result<Void, OpenAIError>>.Continuation) async {
+                       decide: AsyncStream<Result<NodeID, OpenAIError>>.Continuation) async {
         let streamed = Mutex<[Int32]>([])
         let accepted = Mutex(false)
-        let accept: @Sendable () -> Void = {
+        @Sendable func accept(_ worker: NodeID) {
             let first = accepted.withLock { value in defer { value = true }; return !value }
             if first {
-                decide.yield(.success(()))
+                decide.yield(.success(worker))
                 decide.finish()
             }
         }
@@ -117,7 +117,7 @@ public final class MeshCompletions: Sendable {
             if attempt > 0 { metrics.meshFailovers.increment() }
             do {
                 let result = try await plane.runCompletion(
-                    on: worker, inputs: inputs, options: attemptOptions, onAccepted: accept,
+                    on: worker, inputs: inputs, options: attemptOptions, onAccepted: { accept(worker) },
                     onToken: { token, text in
                         streamed.withLock { $0.append(token) }
                         events.yield(.token(token, text: text))
