@@ -17,7 +17,9 @@ import TernMesh
         for reply in [TaskReply.inventory(requestID: 1, holdings: [BlobHolding(blob: blob, chunksHeld: 2, chunkCount: 3)]),
                       .accepted(requestID: 2), .progress(requestID: 2, text: " Paris", done: 1, loss: nil),
                       .progress(requestID: 2, text: "", done: 7, loss: 1.25), .result(requestID: 2, receipt: [9], output: [8]),
-                      .token(requestID: 2, token: 42, text: " Par"), .token(requestID: 2, token: 0, text: ""),
+                      .token(requestID: 2, token: 42, text: " Par", logprobs: []),
+                      .token(requestID: 2, token: 0, text: "", logprobs: [LogprobEntry(token: 0, logprob: -.infinity, bytes: [0xC3]),
+                                                                          LogprobEntry(token: 7, logprob: 0, bytes: [])]),
                       .acknowledged(requestID: 2), .failure(requestID: 2, TaskFailure(.busy, "busy: 1 of 1 jobs"))] {
             #expect(try TaskReply.decode(reply.encoded()) == reply)
         }
@@ -30,7 +32,8 @@ import TernMesh
 
     @Test func completionJobsRoundTripAndRefuseWhatIsOutOfRange() throws {
         let chat = CompletionJobOptions(prompt: .chat([.init(role: "system", content: "Be brief."), .init(role: "user", content: "Hé?")]),
-                                        maxTokens: 32, temperature: 0.7, topP: 0.95, seed: 9, stops: ["\n\n"], resumedTokens: [1, 2, 3])
+                                        maxTokens: 32, temperature: 0.7, topP: 0.95, seed: 9, stops: ["\n\n"], resumedTokens: [1, 2, 3],
+                                        logprobs: 5)
         let text = CompletionJobOptions(prompt: .text("Once upon"), maxTokens: 0, temperature: 0, topP: 1, seed: 0)
         for options in [chat, text] { #expect(try CompletionJobOptions.decode(options.encoded()) == options) }
         for result in [CompletionJobResult(finish: .stopString, promptTokens: 12, completionTokens: 3, trailingText: ""),
@@ -58,7 +61,14 @@ import TernMesh
         bad = text
         bad.prompt = .text(String(repeating: "a", count: TaskWireLimits.maxOptionsBytes))
         #expect(throws: WireError.self, "options over the job limit") { try CompletionJobOptions.decode(bad.encoded()) }
-        #expect(throws: WireError.self) { try TaskReply.decode(TaskReply.token(requestID: 1, token: -5, text: "").encoded()) }
+        bad = text
+        bad.logprobs = 21
+        #expect(throws: WireError.self) { try CompletionJobOptions.decode(bad.encoded()) }
+        #expect(throws: WireError.self) { try TaskReply.decode(TaskReply.token(requestID: 1, token: -5, text: "", logprobs: []).encoded()) }
+        for logprob in [Float.nan, 0.5] {
+            let reply = TaskReply.token(requestID: 1, token: 5, text: "", logprobs: [LogprobEntry(token: 5, logprob: logprob, bytes: [])])
+            #expect(throws: WireError.self) { try TaskReply.decode(reply.encoded()) }
+        }
     }
 
     @Test func aChunkLargerThanAnnouncedIsRefusedBeforeItIsCopied() {

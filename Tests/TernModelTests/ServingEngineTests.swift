@@ -76,6 +76,7 @@ struct ServingEngineTests {
         private(set) var tokens: [Int32] = []
         /// The text reported with each token.
         private(set) var pieces: [String] = []
+        private(set) var logprobs: [TokenLogprobs?] = []
         private(set) var text = ""
         private(set) var outcome: ServingOutcome?
         private(set) var failure: String?
@@ -84,8 +85,9 @@ struct ServingEngineTests {
             lock.lock()
             defer { lock.unlock() }
             switch event {
-            case .token(let id, let piece):
+            case .token(let id, let piece, let tokenLogprobs):
                 tokens.append(id)
+                logprobs.append(tokenLogprobs)
                 pieces.append(piece)
                 text += piece
             case .finished(let outcome):
@@ -208,6 +210,38 @@ struct ServingEngineTests {
         #expect(throws: ServingError.self) {
             try engine.submit(ServingRequest(prompt: [1], maxTokens: 4, resumedTokens: [Int32(model.vocabularySize)])) { _ in }
         }
+    }
+
+    /// Log-probabilities come with every token when asked for: the sampled token's, and the
+    /// k most likely, best first — the greedy token among them at the top — normalized over
+    /// the vocabulary; asking for them changes no token.
+    @Test func logprobsComeWithEveryTokenAndChangeNothing() throws {
+        let (model, tokenizer) = try Self.load(Case(model: TestFixtures.bitnetTiny, adapter: false))
+        let engine = Self.engine(model, tokenizer)
+        defer { engine.shutDown() }
+        let plain = ServingRequest(prompt: try tokenizer.encode("Once upon a time"), maxTokens: 8)
+        var asking = plain
+        asking.logprobs = 4
+        let (without, with) = (Collector(), Collector())
+        try engine.submit(plain, onEvent: without.receive)
+        try engine.submit(asking, onEvent: with.receive)
+        #expect(without.wait() && with.wait())
+        #expect(with.tokens == without.tokens && without.logprobs.allSatisfy { $0 == nil })
+        #expect(with.logprobs.count == with.tokens.count)
+        for (token, entry) in zip(with.tokens, with.logprobs) {
+            let logprobs = try #require(entry)
+            #expect(logprobs.sampled.token == token && logprobs.sampled.bytes == tokenizer.bytes(of: token))
+            #expect(logprobs.top.count == 4 && logprobs.top[0].token == token)
+            #expect(logprobs.top.map(\.logprob) == logprobs.top.map(\.logprob).sorted(by: >))
+            #expect(logprobs.top.allSatisfy { $0.logprob <= 0 } && logprobs.top.reduce(0) { $0 + exp(Double($1.logprob)) } <= 1.0001)
+        }
+        // Normalized: on a fixed row, the probabilities of every token add up to 1.
+        let logits: [Float] = [2, -1, 0.5, 3, 3, -7]
+        let all = logits.withUnsafeBufferPointer { TokenLogprobs.of(logits: $0, sampled: 1, top: 6, tokenizer: tokenizer) }
+        #expect(abs(all.top.reduce(0) { $0 + exp(Double($1.logprob)) } - 1) < 1e-5)
+        #expect(all.top.map(\.token) == [3, 4, 0, 2, 1, 5], "ties go to the lower id")
+        #expect(abs(Double(all.sampled.logprob) - (-1 - log(logits.reduce(0) { $0 + exp(Double($1)) }))) < 1e-5)
+        #expect(throws: ServingError.self) { try engine.submit(ServingRequest(prompt: [1], maxTokens: 1, logprobs: 21)) { _ in } }
     }
 
     /// Polls `value` until it is non-nil or 60 s pass.

@@ -168,9 +168,12 @@ private struct LoneObserver: NodeObserver {
             #expect(negative["param"] as? String == "max_tokens")
             try HTTP.expectOpenAIError(try await Self.post("\(base)/v1/chat/completions", #"{"model": "smol", "messages": [{"#), 400)
             try HTTP.expectOpenAIError(try await Self.post("\(base)/v1/completions", #"{"model": "smol"}"#), 400)
-            let logprobs = try HTTP.expectOpenAIError(try await Self.post(
-                "\(base)/v1/chat/completions", #"{"model": "smol", "logprobs": true, "messages": [{"role": "user", "content": "hi"}]}"#), 400)
-            #expect((logprobs["message"] as? String)?.contains("not supported yet") == true)
+            let withoutFlag = try HTTP.expectOpenAIError(try await Self.post(
+                "\(base)/v1/chat/completions", #"{"model": "smol", "top_logprobs": 2, "messages": [{"role": "user", "content": "hi"}]}"#), 400)
+            #expect(withoutFlag["param"] as? String == "top_logprobs")
+            try HTTP.expectOpenAIError(try await Self.post("\(base)/v1/chat/completions",
+                                                          #"{"model": "smol", "logprobs": true, "top_logprobs": 21, "messages": [{"role": "user", "content": "hi"}]}"#), 400)
+            try HTTP.expectOpenAIError(try await Self.post("\(base)/v1/completions", #"{"model": "smol", "prompt": "Hi", "logprobs": -1}"#), 400)
             // Too long for the context (1024 positions here), under the body cap: 400, not a crash.
             let long = String(repeating: "word ", count: 50_000)
             let tooLong = try HTTP.expectOpenAIError(try await Self.post("\(base)/v1/completions",
@@ -182,6 +185,50 @@ private struct LoneObserver: NodeObserver {
             // Still serving.
             let after = try await Self.post("\(base)/v1/completions", #"{"model": "smol", "prompt": "Hi", "max_tokens": 1}"#)
             #expect(after.status == 200)
+        }
+    }
+
+    /// `logprobs`: one entry per completion token, the sampled token's log-probability and the
+    /// k most likely, in chat's list and the legacy arrays, streamed or not.
+    @Test func logprobsCoverEveryTokenStreamedOrNot() async throws {
+        try await withServer { base, _, _ in
+            let chat = #"{"model": "smol", "temperature": 0, "max_tokens": 8, "logprobs": true, "top_logprobs": 3, "messages": [{"role": "user", "content": "Name a colour."}]"#
+            let reply = try await Self.post("\(base)/v1/chat/completions", chat + "}")
+            #expect(reply.status == 200, "\(reply.text)")
+            let json = try reply.json()
+            let tokens = try #require((json["usage"] as? [String: Any])?["completion_tokens"] as? Int)
+            let choice = try #require((json["choices"] as? [[String: Any]])?.first)
+            let content = try #require((choice["logprobs"] as? [String: Any])?["content"] as? [[String: Any]], "\(reply.text)")
+            #expect(content.count == tokens)
+            for entry in content {
+                let logprob = try #require(entry["logprob"] as? Double)
+                let top = try #require(entry["top_logprobs"] as? [[String: Any]])
+                #expect(top.count == 3 && logprob <= 0)
+                // Greedy: the sampled token is the most likely one.
+                #expect(top[0]["token"] as? String == entry["token"] as? String)
+                #expect(abs((top[0]["logprob"] as? Double ?? 1) - logprob) < 1e-6)
+                let values = top.compactMap { $0["logprob"] as? Double }
+                #expect(values == values.sorted(by: >))
+            }
+            let message = try #require((choice["message"] as? [String: Any])?["content"] as? String)
+            let bytes = content.flatMap { ($0["bytes"] as? [Int]) ?? [] }.map(UInt8.init)
+            #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(message), "the tokens' bytes spell the reply")
+
+            let streamed = try await Self.post("\(base)/v1/chat/completions", chat + #", "stream": true}"#)
+            let chunks = try Self.events(streamed.text).dropLast().map(Self.object)
+            let streamedEntries = chunks.flatMap { chunk in
+                (chunk["choices"] as? [[String: Any]] ?? []).flatMap { ($0["logprobs"] as? [String: Any])?["content"] as? [[String: Any]] ?? [] }
+            }
+            #expect(streamedEntries.map { $0["token"] as? String } == content.map { $0["token"] as? String })
+
+            let text = try await Self.post("\(base)/v1/completions",
+                                           #"{"model": "smol", "prompt": "1, 2, 3,", "max_tokens": 4, "temperature": 0, "logprobs": 2}"#)
+            #expect(text.status == 200, "\(text.text)")
+            let arrays = try #require(((try text.json()["choices"]) as? [[String: Any]])?.first?["logprobs"] as? [String: Any])
+            let names = try #require(arrays["tokens"] as? [String])
+            #expect(names.count == 4 && (arrays["token_logprobs"] as? [Double])?.count == 4)
+            #expect((arrays["top_logprobs"] as? [[String: Double]])?.allSatisfy { (1...2).contains($0.count) } == true)
+            #expect((arrays["text_offset"] as? [Int])?.first == 0)
         }
     }
 

@@ -36,6 +36,11 @@ import TernNode
                 streamed += c.delta.content or ""
                 if c.finish_reason: reasons.append(c.finish_reason)
         assert usage is not None and usage.completion_tokens == reply.usage.completion_tokens, usage
+        scored = client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=4,
+                                                logprobs=True, top_logprobs=2)
+        entries = scored.choices[0].logprobs.content
+        assert len(entries) == scored.usage.completion_tokens, scored
+        assert all(len(e.top_logprobs) == 2 and e.top_logprobs[0].token == e.token and e.logprob <= 0 for e in entries), entries
         try:
             client.chat.completions.create(model="no-such-model", messages=messages)
             raise AssertionError("no error for an unknown model")

@@ -15,7 +15,7 @@ public struct TaskStreamFuzzTarget: FuzzTarget {
                              options: options.encoded(), holders: [node])
         let completion = CompletionJobOptions(
             prompt: .chat([.init(role: "user", content: "Hi")]), maxTokens: 8, temperature: 0.8, topP: 0.9, seed: 7,
-            stops: ["\n"], resumedTokens: [12, 34])
+            stops: ["\n"], resumedTokens: [12, 34], logprobs: 2)
         samples = [
             BlobRequest.manifest(requestID: 1, blob: blob).encoded(),
             BlobRequest.chunk(requestID: 2, blob: blob, index: 3).encoded(),
@@ -31,7 +31,10 @@ public struct TaskStreamFuzzTarget: FuzzTarget {
             TaskReply.progress(requestID: 2, text: " Paris", done: 1, loss: 2.5).encoded(),
             TaskReply.result(requestID: 2, receipt: [1], output: [2]).encoded(),
             TaskReply.failure(requestID: 2, TaskFailure(.busy, "busy")).encoded(),
-            TaskReply.token(requestID: 2, token: 1234, text: " Paris").encoded(),
+            TaskReply.token(requestID: 2, token: 1234, text: " Paris", logprobs: []).encoded(),
+            TaskReply.token(requestID: 2, token: 5, text: "", logprobs: [
+                LogprobEntry(token: 5, logprob: -0.5, bytes: [0xE2]), LogprobEntry(token: 9, logprob: -1.25, bytes: [0x41]),
+            ]).encoded(),
             options.encoded(),
             completion.encoded(),
             CompletionJobResult(finish: .length, promptTokens: 5, completionTokens: 8, trailingText: "é").encoded(),

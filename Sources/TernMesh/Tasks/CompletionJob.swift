@@ -31,9 +31,11 @@ public struct CompletionJobOptions: Sendable, Equatable {
     public var seed: UInt64
     public var stops: [String]
     public var resumedTokens: [Int32]
+    /// nil: no log-probabilities; k: the sampled token's and the k most likely (≤ 20).
+    public var logprobs: UInt8?
 
     public init(prompt: Prompt, maxTokens: UInt32, temperature: Float, topP: Float, seed: UInt64, stops: [String] = [],
-                resumedTokens: [Int32] = []) {
+                resumedTokens: [Int32] = [], logprobs: UInt8? = nil) {
         self.prompt = prompt
         self.maxTokens = maxTokens
         self.temperature = temperature
@@ -41,6 +43,7 @@ public struct CompletionJobOptions: Sendable, Equatable {
         self.seed = seed
         self.stops = stops
         self.resumedTokens = resumedTokens
+        self.logprobs = logprobs
     }
 
     /// Messages in one chat prompt.
@@ -50,6 +53,8 @@ public struct CompletionJobOptions: Sendable, Equatable {
     /// Stop sequences, and the bytes of each.
     public static let maxStops = 16
     public static let maxStopBytes = 255
+    /// The `logprobs` byte of a job that asks for none.
+    static let noLogprobs: UInt8 = 0xFF
 
     public func encoded() -> [UInt8] {
         var writer = WireWriter(capacity: 256)
@@ -74,6 +79,7 @@ public struct CompletionJobOptions: Sendable, Equatable {
         for stop in stops { writer.longBlob(Array(stop.utf8)) }
         writer.count(resumedTokens.count)
         for token in resumedTokens { writer.u32(UInt32(bitPattern: token)) }
+        writer.u8(logprobs ?? Self.noLogprobs)
         return writer.bytes
     }
 
@@ -125,9 +131,13 @@ public struct CompletionJobOptions: Sendable, Equatable {
             guard raw <= UInt32(Int32.max) else { throw .invalidValue(field: "resumed token", value: UInt64(raw)) }
             resumed.append(Int32(raw))
         }
+        let logprobs = try reader.u8("logprobs")
+        guard logprobs == noLogprobs || Int(logprobs) < LogprobEntry.maxEntries else {
+            throw .invalidValue(field: "logprobs", value: UInt64(logprobs))
+        }
         try reader.expectEnd()
         return CompletionJobOptions(prompt: prompt, maxTokens: maxTokens, temperature: temperature, topP: topP, seed: seed,
-                                    stops: stops, resumedTokens: resumed)
+                                    stops: stops, resumedTokens: resumed, logprobs: logprobs == noLogprobs ? nil : logprobs)
     }
 }
 

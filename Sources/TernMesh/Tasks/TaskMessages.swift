@@ -79,8 +79,9 @@ public enum TaskReply: Sendable, Equatable {
     case progress(requestID: UInt32, text: String, done: UInt32, loss: Double?)
     /// One token of a `complete` job and the text it released (often empty while a stop
     /// string or a character is still incomplete). The id lets a requester resume the
-    /// completion on another worker should this one fail.
-    case token(requestID: UInt32, token: Int32, text: String)
+    /// completion on another worker should this one fail. `logprobs` is empty unless the
+    /// job asked for them: then the sampled token's first, then the most likely ones'.
+    case token(requestID: UInt32, token: Int32, text: String, logprobs: [LogprobEntry])
     /// The worker-signed receipt and the output bytes, whose blob id the receipt names.
     case result(requestID: UInt32, receipt: [UInt8], output: [UInt8])
     case acknowledged(requestID: UInt32)
@@ -88,7 +89,7 @@ public enum TaskReply: Sendable, Equatable {
 
     public var requestID: UInt32 {
         switch self {
-        case let .inventory(id, _), let .accepted(id), let .progress(id, _, _, _), let .token(id, _, _), let .result(id, _, _),
+        case let .inventory(id, _), let .accepted(id), let .progress(id, _, _, _), let .token(id, _, _, _), let .result(id, _, _),
              let .acknowledged(id), let .failure(id, _): id
         }
     }
@@ -106,8 +107,12 @@ public enum TaskReply: Sendable, Equatable {
         case let .progress(requestID, text, done, loss):
             writer.u8(0x92); writer.u32(requestID); writer.longBlob(Array(text.utf8)); writer.u32(done)
             writer.bool(loss != nil); writer.u64((loss ?? 0).bitPattern)
-        case let .token(requestID, token, text):
+        case let .token(requestID, token, text, logprobs):
             writer.u8(0x95); writer.u32(requestID); writer.u32(UInt32(bitPattern: token)); writer.longBlob(Array(text.utf8))
+            writer.count(logprobs.count)
+            for entry in logprobs {
+                writer.u32(UInt32(bitPattern: entry.token)); writer.u32(entry.logprob.bitPattern); writer.blob(entry.bytes)
+            }
         case let .result(requestID, receipt, output):
             writer = WireWriter(capacity: receipt.count + output.count + 16)
             writer.u8(0x93); writer.u32(requestID); writer.longBlob(receipt); writer.longBlob(output)
@@ -149,8 +154,11 @@ public enum TaskReply: Sendable, Equatable {
         case 0x95:
             let raw = try reader.u32("token")
             guard raw <= UInt32(Int32.max) else { throw .invalidValue(field: "token", value: UInt64(raw)) }
-            message = .token(requestID: requestID, token: Int32(raw),
-                             text: try reader.longText("token text", maxBytes: TaskWireLimits.maxProgressTextBytes))
+            let text = try reader.longText("token text", maxBytes: TaskWireLimits.maxProgressTextBytes)
+            let count = try reader.count("logprobs", limit: LogprobEntry.maxEntries)
+            var logprobs: [LogprobEntry] = []
+            for _ in 0..<count { logprobs.append(try LogprobEntry.read(from: &reader)) }
+            message = .token(requestID: requestID, token: Int32(raw), text: text, logprobs: logprobs)
         case 0x93:
             message = .result(requestID: requestID,
                               receipt: try reader.longBlob("receipt", maxBytes: TaskWireLimits.maxReceiptBytes),
@@ -161,5 +169,34 @@ public enum TaskReply: Sendable, Equatable {
         }
         try reader.expectEnd()
         return message
+    }
+}
+
+/// A token's log-probability in a `TaskReply.token`, with the token's bytes (the requester
+/// has no tokenizer to show it with).
+public struct LogprobEntry: Sendable, Equatable {
+    public var token: Int32
+    /// Never NaN and never above 0 (−∞ for a token the model rules out).
+    public var logprob: Float
+    public var bytes: [UInt8]
+
+    public init(token: Int32, logprob: Float, bytes: [UInt8]) {
+        self.token = token
+        self.logprob = logprob
+        self.bytes = bytes
+    }
+
+    /// The sampled token and up to 20 alternatives.
+    public static let maxEntries = 21
+    /// A token's bytes.
+    public static let maxBytes = 256
+
+    static func read(from reader: inout WireReader) throws(WireError) -> LogprobEntry {
+        let raw = try reader.u32("logprob token")
+        guard raw <= UInt32(Int32.max) else { throw .invalidValue(field: "logprob token", value: UInt64(raw)) }
+        let bits = try reader.u32("logprob")
+        let logprob = Float(bitPattern: bits)
+        guard !logprob.isNaN, logprob <= 0 else { throw .invalidValue(field: "logprob", value: UInt64(bits)) }
+        return LogprobEntry(token: Int32(raw), logprob: logprob, bytes: try reader.blob("logprob bytes", maxBytes: maxBytes))
     }
 }

@@ -98,6 +98,9 @@ public final class ServingEngine: @unchecked Sendable {
             throw .rejected("the prompt has \(request.prompt.count) tokens; this model serves at most \(promptLimit) per request")
         }
         guard request.maxTokens >= 0 else { throw .rejected("max tokens must not be negative (got \(request.maxTokens))") }
+        if let k = request.logprobs, !(0...TokenLogprobs.maxTop).contains(k) {
+            throw .rejected("log-probabilities come with 0 to \(TokenLogprobs.maxTop) alternatives (got \(k))")
+        }
         guard request.prompt.count + request.resumedTokens.count <= positionLimit else {
             throw .rejected("the prompt and \(request.resumedTokens.count) resumed tokens exceed the \(positionLimit) positions of a sequence")
         }
@@ -250,7 +253,11 @@ public final class ServingEngine: @unchecked Sendable {
             state.generated += 1
             tokensGenerated += 1
             let accepted = state.stop.accept(token: token, text: state.decoder.append(token))
-            state.onEvent(.token(token, text: accepted.text))
+            let logprobs = state.request.logprobs.map { k in
+                TokenLogprobs.of(logits: UnsafeBufferPointer(rebasing: logits[(row * vocabulary)..<((row + 1) * vocabulary)]),
+                                 sampled: token, top: k, tokenizer: tokenizer)
+            }
+            state.onEvent(.token(token, text: accepted.text, logprobs: logprobs))
             scheduler.append(token, to: entry.id)
             var finish = accepted.finish
             if finish == nil, !scheduler.hasRoom(entry.id) { finish = .length }

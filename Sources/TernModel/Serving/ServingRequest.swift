@@ -13,15 +13,20 @@ public struct ServingRequest: Sendable {
     /// request goes on exactly as it would have; they count in `maxTokens` and in the
     /// outcome's `completionTokens`.
     public var resumedTokens: [Int32]
+    /// nil: no log-probabilities. k: each token comes with its log-probability and the k
+    /// most likely tokens' (0…`TokenLogprobs.maxTop`).
+    public var logprobs: Int?
 
     public init(prompt: [Int32], sampling: SamplingConfiguration = .greedy, maxTokens: Int, stopStrings: [String] = [],
-                stopsAtEndOfGeneration: Bool = true, resumedTokens: [Int32] = []) {
+                stopsAtEndOfGeneration: Bool = true, resumedTokens: [Int32] = [],
+                logprobs: Int? = nil) {
         self.prompt = prompt
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopStrings = stopStrings
         self.stopsAtEndOfGeneration = stopsAtEndOfGeneration
         self.resumedTokens = resumedTokens
+        self.logprobs = logprobs
     }
 }
 
@@ -29,8 +34,9 @@ public struct ServingRequest: Sendable {
 /// then exactly one `finished` or `failed` (none after `cancel`).
 public enum ServingEvent: Sendable {
     /// A sampled token and the visible text it completes (may be empty: part of a
-    /// character, or text held back while it might begin a stop string).
-    case token(Int32, text: String)
+    /// character, or text held back while it might begin a stop string), with its
+    /// log-probabilities when the request asked for them.
+    case token(Int32, text: String, logprobs: TokenLogprobs?)
     case finished(ServingOutcome)
     case failed(String)
 }

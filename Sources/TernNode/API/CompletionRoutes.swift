@@ -12,11 +12,15 @@ extension LocalServing {
         router.post("/v1/chat/completions") { request, context in
             self.countRequest()
             let body = try await request.decodeOpenAIJSON(ChatCompletionRequest.self, context: context)
-            if body.logprobs == true || (body.topLogprobs ?? 0) > 0 {
-                throw OpenAIError.invalidValue("logprobs", "logprobs and top_logprobs are not supported yet.")
-            }
             guard !body.messages.isEmpty else { throw OpenAIError.invalidValue("messages", "messages must not be empty.") }
-            let plan = try Plan(body.parameters, defaultMaxTokens: self.settings.defaultMaxTokens)
+            var plan = try Plan(body.parameters, defaultMaxTokens: self.settings.defaultMaxTokens)
+            if let k = body.topLogprobs {
+                guard body.logprobs == true else {
+                    throw OpenAIError.invalidValue("top_logprobs", "top_logprobs needs logprobs set to true.")
+                }
+                try Plan.checkLogprobs(k, param: "top_logprobs")
+            }
+            plan.logprobs = body.logprobs == true ? body.topLogprobs ?? 0 : nil
             guard let loaded = try await self.engine(for: plan.model) else {
                 let turns = body.messages.map { CompletionJobOptions.ChatTurn(role: $0.role, content: $0.content) }
                 return try await self.respond(plan: plan, run: self.forward(plan, .chat(turns), through: mesh), chat: true)
@@ -38,14 +42,15 @@ extension LocalServing {
         router.post("/v1/completions") { request, context in
             self.countRequest()
             let body = try await request.decodeOpenAIJSON(TextCompletionRequest.self, context: context)
-            if (body.logprobs ?? 0) > 0 { throw OpenAIError.invalidValue("logprobs", "logprobs is not supported yet.") }
             if body.echo == true { throw OpenAIError.invalidValue("echo", "echo is not supported yet.") }
             if let suffix = body.suffix, !suffix.isEmpty { throw OpenAIError.invalidValue("suffix", "suffix is not supported.") }
             let prompts = body.prompt.strings
             guard prompts.count == 1 else {
                 throw OpenAIError.invalidValue("prompt", "Send one prompt per request (got \(prompts.count)).")
             }
-            let plan = try Plan(body.parameters, defaultMaxTokens: self.settings.defaultMaxTokens)
+            var plan = try Plan(body.parameters, defaultMaxTokens: self.settings.defaultMaxTokens)
+            if let k = body.logprobs { try Plan.checkLogprobs(k, param: "logprobs") }
+            plan.logprobs = body.logprobs
             let text = prompts[0]
             guard let loaded = try await self.engine(for: plan.model) else {
                 return try await self.respond(plan: plan, run: self.forward(plan, .text(text), through: mesh), chat: false)
@@ -74,6 +79,8 @@ extension LocalServing {
         let stops: [String]
         let stream: Bool
         let includeUsage: Bool
+        /// nil: none; k: each token's log-probability and the k most likely ones'.
+        var logprobs: Int?
 
         init(_ p: SamplingParameters, defaultMaxTokens: Int) throws {
             model = p.model
@@ -98,8 +105,14 @@ extension LocalServing {
             includeUsage = p.streamOptions?.includeUsage ?? false
         }
 
+        static func checkLogprobs(_ k: Int, param: String) throws {
+            guard (0...TokenLogprobs.maxTop).contains(k) else {
+                throw OpenAIError.invalidValue(param, "\(param) must be between 0 and \(TokenLogprobs.maxTop) (got \(k)).")
+            }
+        }
+
         func request(_ prompt: [Int32]) -> ServingRequest {
-            ServingRequest(prompt: prompt, sampling: sampling, maxTokens: maxTokens, stopStrings: stops)
+            ServingRequest(prompt: prompt, sampling: sampling, maxTokens: maxTokens, stopStrings: stops, logprobs: logprobs)
         }
 
         /// The request as a `complete` job's options, within the wire's limits.
@@ -115,7 +128,8 @@ extension LocalServing {
             }
             return CompletionJobOptions(
                 prompt: prompt, maxTokens: UInt32(min(maxTokens, Int(TaskWireLimits.maxGenerateTokens))),
-                temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed, stops: stops)
+                temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed, stops: stops,
+                logprobs: logprobs.map { UInt8($0) })
         }
     }
 
@@ -148,10 +162,13 @@ extension LocalServing {
         guard plan.stream else {
             var text = ""
             var outcome: ServingOutcome?
+            var logprobs = LogprobAccumulator(chat: chat)
             try await withTaskCancellationHandler {
                 for await event in run.events {
                     switch event {
-                    case .token(_, let piece): text += piece
+                    case .token(_, let piece, let tokenLogprobs):
+                        if let tokenLogprobs { logprobs.add(tokenLogprobs, offset: text.unicodeScalars.count) }
+                        text += piece
                     case .finished(let finished):
                         run.markEnded()
                         text += finished.trailingText
@@ -166,7 +183,7 @@ extension LocalServing {
                 run.cancel()
             }
             guard let outcome else { throw OpenAIError.internalError }
-            var choice = CompletionBody.Choice(finishReason: Self.finishReason(outcome.finishReason))
+            var choice = CompletionBody.Choice(logprobs: logprobs.take(), finishReason: Self.finishReason(outcome.finishReason))
             if chat { choice.message = ["role": "assistant", "content": text] } else { choice.text = text }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -187,22 +204,33 @@ extension LocalServing {
             data.append(contentsOf: Array("\n\n".utf8))
             return ByteBuffer(bytes: data)
         }
-        @Sendable func piece(_ text: String) -> CompletionBody.Choice {
-            chat ? CompletionBody.Choice(delta: ["content": text]) : CompletionBody.Choice(text: text)
+        @Sendable func piece(_ text: String, _ logprobs: ChoiceLogprobs?) -> CompletionBody.Choice {
+            var choice = chat ? CompletionBody.Choice(delta: ["content": text]) : CompletionBody.Choice(text: text)
+            choice.logprobs = logprobs
+            return choice
         }
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await self.streaming {
                 do {
                     try await withTaskCancellationHandler {
                         if chat { try await writer.write(try event(body(CompletionBody.Choice(delta: ["role": "assistant", "content": ""])))) }
+                        var logprobs = LogprobAccumulator(chat: chat)
+                        var sent = 0
                         for await next in run.events {
                             switch next {
-                            case .token(_, let text):
-                                if !text.isEmpty { try await writer.write(try event(body(piece(text)))) }
+                            case .token(_, let text, let tokenLogprobs):
+                                if let tokenLogprobs { logprobs.add(tokenLogprobs, offset: sent) }
+                                if !text.isEmpty {
+                                    try await writer.write(try event(body(piece(text, logprobs.take()))))
+                                    sent += text.unicodeScalars.count
+                                }
                             case .finished(let outcome):
                                 run.markEnded()
-                                if !outcome.trailingText.isEmpty { try await writer.write(try event(body(piece(outcome.trailingText)))) }
+                                if !outcome.trailingText.isEmpty {
+                                    try await writer.write(try event(body(piece(outcome.trailingText, logprobs.take()))))
+                                }
                                 var last = chat ? CompletionBody.Choice(delta: [:]) : CompletionBody.Choice(text: "")
+                                last.logprobs = logprobs.take()
                                 last.finishReason = Self.finishReason(outcome.finishReason)
                                 try await writer.write(try event(body(last)))
                                 if plan.includeUsage {

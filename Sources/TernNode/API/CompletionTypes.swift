@@ -1,4 +1,5 @@
 import Foundation
+import TernModel
 
 // The request and response bodies of `/v1/chat/completions` and `/v1/completions`, in
 // OpenAI's shapes (snake_case keys; fields a client may omit are optional).
@@ -150,6 +151,7 @@ struct CompletionBody: Encodable {
         var delta: [String: String]?
         /// Text completions.
         var text: String?
+        var logprobs: ChoiceLogprobs?
         var finishReason: String?
 
         func encode(to encoder: any Encoder) throws {
@@ -158,7 +160,7 @@ struct CompletionBody: Encodable {
             try container.encodeIfPresent(message, forKey: .message)
             try container.encodeIfPresent(delta, forKey: .delta)
             try container.encodeIfPresent(text, forKey: .text)
-            try container.encodeNil(forKey: .logprobs)
+            if let logprobs { try container.encode(logprobs, forKey: .logprobs) } else { try container.encodeNil(forKey: .logprobs) }
             try container.encode(finishReason, forKey: .finishReason)
         }
 
@@ -192,4 +194,108 @@ struct CompletionBody: Encodable {
         case id, object, created, model, choices, usage
         case systemFingerprint = "system_fingerprint"
     }
+}
+
+/// `choices[].logprobs`: chat's per-token list, or the legacy completions' parallel arrays.
+enum ChoiceLogprobs: Encodable {
+    case chat([ChatTokenLogprob])
+    case text(TextLogprobs)
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .chat(let content):
+            var container = encoder.container(keyedBy: ChatKeys.self)
+            try container.encode(content, forKey: .content)
+            try container.encodeNil(forKey: .refusal)
+        case .text(let arrays):
+            try arrays.encode(to: encoder)
+        }
+    }
+
+    enum ChatKeys: String, CodingKey { case content, refusal }
+
+    /// OpenAI's stand-in for −∞ (JSON has no infinity).
+    static func finite(_ logprob: Float) -> Float { max(logprob, -9999) }
+}
+
+/// One token of a chat completion's `logprobs.content`.
+struct ChatTokenLogprob: Encodable {
+    struct Alternative: Encodable {
+        var token: String
+        var logprob: Float
+        var bytes: [UInt8]
+    }
+
+    var token: String
+    var logprob: Float
+    var bytes: [UInt8]
+    var topLogprobs: [Alternative]
+
+    enum CodingKeys: String, CodingKey {
+        case token, logprob, bytes
+        case topLogprobs = "top_logprobs"
+    }
+}
+
+/// A text completion's `logprobs`.
+struct TextLogprobs: Encodable {
+    var tokens: [String] = []
+    var tokenLogprobs: [Float] = []
+    var topLogprobs: [[String: Float]] = []
+    /// Where each token's text starts in the completion, in code points.
+    var textOffset: [Int] = []
+
+    enum CodingKeys: String, CodingKey {
+        case tokens
+        case tokenLogprobs = "token_logprobs"
+        case topLogprobs = "top_logprobs"
+        case textOffset = "text_offset"
+    }
+}
+
+/// Collects the log-probabilities of a completion's tokens until a response chunk takes
+/// them: a token whose text is held back (part of a character, a possible stop string)
+/// has its entry sent with the next chunk that carries text.
+struct LogprobAccumulator {
+    let chat: Bool
+    private var content: [ChatTokenLogprob] = []
+    private var arrays = TextLogprobs()
+    private var pending = false
+
+    init(chat: Bool) { self.chat = chat }
+
+    /// `offset`: code points of completion text before this token's.
+    mutating func add(_ logprobs: TokenLogprobs, offset: Int) {
+        pending = true
+        let sampled = logprobs.sampled
+        if chat {
+            content.append(ChatTokenLogprob(
+                token: Self.text(sampled.bytes), logprob: ChoiceLogprobs.finite(sampled.logprob), bytes: sampled.bytes,
+                topLogprobs: logprobs.top.map {
+                    .init(token: Self.text($0.bytes), logprob: ChoiceLogprobs.finite($0.logprob), bytes: $0.bytes)
+                }))
+        } else {
+            arrays.tokens.append(Self.text(sampled.bytes))
+            arrays.tokenLogprobs.append(ChoiceLogprobs.finite(sampled.logprob))
+            var top: [String: Float] = [:]
+            for alternative in logprobs.top where top[Self.text(alternative.bytes)] == nil {
+                top[Self.text(alternative.bytes)] = ChoiceLogprobs.finite(alternative.logprob)
+            }
+            arrays.topLogprobs.append(top)
+            arrays.textOffset.append(offset)
+        }
+    }
+
+    /// What was collected since the last call (nil when nothing was).
+    mutating func take() -> ChoiceLogprobs? {
+        guard pending else { return nil }
+        defer {
+            content.removeAll()
+            arrays = TextLogprobs()
+            pending = false
+        }
+        return chat ? .chat(content) : .text(arrays)
+    }
+
+    private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }

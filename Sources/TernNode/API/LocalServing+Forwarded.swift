@@ -26,7 +26,8 @@ extension LocalServing {
             }
             let request = ServingRequest(
                 prompt: prompt, sampling: Self.sampling(temperature: options.temperature, topP: options.topP, seed: options.seed),
-                maxTokens: Int(options.maxTokens), stopStrings: options.stops, resumedTokens: options.resumedTokens)
+                maxTokens: Int(options.maxTokens), stopStrings: options.stops, resumedTokens: options.resumedTokens,
+                logprobs: options.logprobs.map(Int.init))
             return try submit(request, to: loaded, promptParam: "prompt")
         } catch let error as OpenAIError {
             throw TaskFailure(error)

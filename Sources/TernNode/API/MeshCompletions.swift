@@ -118,9 +118,9 @@ public final class MeshCompletions: Sendable {
             do {
                 let result = try await plane.runCompletion(
                     on: worker, inputs: inputs, options: attemptOptions, onAccepted: { accept(worker) },
-                    onToken: { token, text in
+                    onToken: { token, text, logprobs in
                         streamed.withLock { $0.append(token) }
-                        events.yield(.token(token, text: text))
+                        events.yield(.token(token, text: text, logprobs: logprobs))
                     })
                 events.yield(.finished(ServingOutcome(
                     finishReason: Self.finishReason(result.finish), promptTokens: Int(result.promptTokens),

@@ -173,10 +173,11 @@ struct JobWorker: Sendable {
             var tokens = 0
             for await event in run.events {
                 switch event {
-                case let .token(token, text):
+                case let .token(token, text, logprobs):
                     tokens += 1
                     withUnsafeBytes(of: token.bigEndian) { chain.append(Array($0)) }
-                    guard await send(.token(requestID: requestID, token: token, text: text)) else { throw CancellationError() }
+                    let reply = TaskReply.token(requestID: requestID, token: token, text: text, logprobs: LogprobEntry.entries(logprobs))
+                    guard await send(reply) else { throw CancellationError() }
                 case let .finished(outcome):
                     run.markEnded()
                     let result = CompletionJobResult(

@@ -37,7 +37,7 @@ struct TaskClient: Sendable {
              fetchOutput: @Sendable (BlobID) async throws -> [UInt8],
              checkOutput: @Sendable (SignedReceipt, [UInt8]) throws -> Void = { _, _ in },
              onAccepted: @Sendable () -> Void = {},
-             onToken: @Sendable (_ token: Int32, _ text: String) -> Void = { _, _ in },
+             onToken: @Sendable (_ token: Int32, _ text: String, _ logprobs: [LogprobEntry]) -> Void = { _, _, _ in },
              onProgress: @Sendable (_ text: String, _ done: UInt32, _ loss: Double?) -> Void) async throws -> Outcome {
         let connection = try await dialer.open(worker, TaskProtocol.task)
         defer { Task { await connection.close() } }
@@ -52,9 +52,9 @@ struct TaskClient: Sendable {
                 onAccepted()
             case let .progress(_, text, done, loss):
                 onProgress(text, done, loss)
-            case let .token(_, token, text):
+            case let .token(_, token, text, logprobs):
                 guard job.kind == .complete else { throw FetchError.protocolViolation("a token reply to a \(job.kind) job") }
-                onToken(token, text)
+                onToken(token, text, logprobs)
             case let .failure(_, failure):
                 throw failure
             case let .result(_, receiptBytes, inline):

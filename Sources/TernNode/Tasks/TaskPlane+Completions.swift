@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TernLedger
 import TernMesh
+import TernModel
 
 extension TaskPlane {
     /// The signed profile this node keeps of `peer` (from gossip, verified when stored), and
@@ -21,7 +22,7 @@ extension TaskPlane {
     /// those. Throws `TaskFailure` (the worker's own, or `.rejected`) or a transport error.
     func runCompletion(on worker: NodeID, inputs: [BlobID], options: CompletionJobOptions,
                        onAccepted: @escaping @Sendable () -> Void,
-                       onToken: @escaping @Sendable (Int32, String) -> Void) async throws -> CompletionJobResult {
+                       onToken: @escaping @Sendable (Int32, String, TokenLogprobs?) -> Void) async throws -> CompletionJobResult {
         let job = JobRequest(jobID: JobRequest.newJobID(), kind: .complete, inputs: inputs, options: options.encoded(), holders: [])
         let received = Mutex<(chain: StepHashChain, count: Int)>((StepHashChain(), 0))
         let resumed = options.resumedTokens.count
@@ -34,12 +35,12 @@ extension TaskPlane {
             guard Int(result.completionTokens) == resumed + count else {
                 throw TaskFailure(.rejected, "the result counts \(result.completionTokens) tokens; \(resumed) resumed + \(count) streamed")
             }
-        }, onAccepted: onAccepted, onToken: { token, text in
+        }, onAccepted: onAccepted, onToken: { token, text, logprobs in
             received.withLock { state in
                 withUnsafeBytes(of: token.bigEndian) { state.chain.append(Array($0)) }
                 state.count += 1
             }
-            onToken(token, text)
+            onToken(token, text, LogprobEntry.logprobs(logprobs))
         })
         return try CompletionJobResult.decode(outcome.output)
     }
