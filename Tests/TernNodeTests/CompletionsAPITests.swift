@@ -12,7 +12,7 @@ import TernModel
 import TernNode
 
 /// A node with no mesh, for the completion routes.
-private struct LoneObserver: NodeObserver {
+struct LoneObserver: NodeObserver {
     func status() async -> NodeStatusReply {
         NodeStatusReply(nodeID: "aa", fingerprint: "self0001", version: "t", gossipAddress: "127.0.0.1:1", incarnation: 1,
                         membersAlive: 0, membersSuspect: 0, membersDead: 0, uptimeSeconds: 1, dataDirectory: "/tmp/x")

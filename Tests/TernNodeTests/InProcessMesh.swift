@@ -36,7 +36,9 @@ final class InProcessMesh: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func start(_ name: String, settings: TaskPlaneSettings = TaskPlaneSettings()) async throws -> Node {
+    /// `serving`: what runs the completions peers forward to this node (none by default).
+    func start(_ name: String, settings: TaskPlaneSettings = TaskPlaneSettings(),
+               serving: (BlobStore) -> LocalServing? = { _ in nil }) async throws -> Node {
         let identity = try NodeIdentity.generate()
         let root = directory.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -55,7 +57,7 @@ final class InProcessMesh: Sendable {
             misbehaved: { _ in })
         let compute = ComputeExecutor()
         let plane = TaskPlane(identity: identity, mesh: mesh, store: store, ledger: ledger, compute: compute, dialer: dialer,
-                              settings: settings, logger: Logger(label: name))
+                              settings: settings, logger: Logger(label: name), serving: serving(store))
         let listener = try await SecureListener.bind(host: "127.0.0.1", port: 0, identity: transport,
                                                      requirement: .allowedBy { _ in true }, protocols: TaskProtocol.all,
                                                      handshakeTimeout: InProcessMesh.handshakeTimeout)

@@ -51,6 +51,11 @@ import TernNode
             raise AssertionError("no error for negative max_tokens")
         except Exception as error:
             assert type(error).__name__ == "BadRequestError", repr(error)
+        try:  # over the holders' context: the worker's refusal reaches the client as a 400
+            client.completions.create(model=model, prompt="word " * 6000, max_tokens=4)
+            raise AssertionError("no error for a prompt over the context")
+        except Exception as error:
+            assert type(error).__name__ == "BadRequestError", repr(error)
 
         story = [{"role": "user", "content": "Tell me a long story about a dragon who learns to paint."}]
         sampled = dict(model=model, messages=story, temperature=0.8, seed=11, max_tokens=40, stream=True)

@@ -167,7 +167,7 @@ struct JobWorker: Sendable {
     /// ended), the tokens generated here and their hash chain. The requester going away
     /// cancels it and frees its blocks.
     private func stream(_ run: LocalServing.Run) async throws -> (output: [UInt8], tokens: Int, chain: StepHashChain) {
-        let requestID = requestID
+        let (requestID, fault, connection) = (requestID, plane.settings.completionFault, connection)
         return try await withTaskCancellationHandler {
             var chain = StepHashChain()
             var tokens = 0
@@ -178,8 +178,13 @@ struct JobWorker: Sendable {
                     withUnsafeBytes(of: token.bigEndian) { chain.append(Array($0)) }
                     let reply = TaskReply.token(requestID: requestID, token: token, text: text, logprobs: LogprobEntry.entries(logprobs))
                     guard await send(reply) else { throw CancellationError() }
+                    if case .vanishAfter(let count)? = fault, tokens == count {
+                        await connection.close()
+                        throw CancellationError()
+                    }
                 case let .finished(outcome):
                     run.markEnded()
+                    if fault == .forgeReceipt { chain.append([0, 0, 0, 0]) }
                     let result = CompletionJobResult(
                         finish: outcome.finishReason == .length ? .length : outcome.finishReason == .stopString ? .stopString : .endOfGeneration,
                         promptTokens: UInt32(clamping: outcome.promptTokens), completionTokens: UInt32(clamping: outcome.completionTokens),

@@ -18,7 +18,7 @@ public final class TaskPlane: Sendable {
     let settings: TaskPlaneSettings
     let logger: Logger
     /// Runs the completions peers forward (`complete` jobs); nil refuses them.
-    let serving: LocalServing?
+    public let serving: LocalServing?
     let counters = TaskCounters()
     /// What the task plane did, as opposed to what it refused (`counters`): jobs completed
     /// for peers, blob bytes fetched. Read by `/metrics`, kept out of `tern node status`'s drops.

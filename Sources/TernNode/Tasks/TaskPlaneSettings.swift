@@ -13,6 +13,8 @@ public struct TaskPlaneSettings: Sendable, Equatable {
     /// Fault injection for tests of verification; nil (no fault) everywhere else. Set only by
     /// `tern node start --allow-faults` with `TERN_FAULT=…`, or by tests.
     public var trainFault: TrainFault?
+    /// Fault injection for tests of completion failover (tests only).
+    public var completionFault: CompletionFault?
 
     public init(maxJobs: Int = 1, uploadBytesPerSecond: Double? = nil) {
         self.maxJobs = maxJobs
