@@ -34,6 +34,10 @@ public enum FuzzCatalog {
               make: { try TrainResultFuzzTarget() }),
         Entry(name: "control", summary: "control API JSON bodies and the node's JSON files",
               make: { try ControlFuzzTarget() }),
+        Entry(name: "openai-request", summary: "API request bodies: JSON, Plan, forwarded job options",
+              make: { OpenAIRequestFuzzTarget() }),
+        Entry(name: "event-stream", summary: "SSE bodies read by --node clients: ServerSentEventParser",
+              make: { EventStreamFuzzTarget() }),
         Entry(name: "gguf", summary: "model files: GGUFFile(bytes:), ModelSummary, tokenizer",
               make: { try ModelFileFuzzTarget() }),
     ]
