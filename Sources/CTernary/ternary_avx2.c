@@ -92,5 +92,5 @@ AVX2 static int32_t tq2_block_dot(const uint8_t *qs, const int8_t *x) {
     return hsum(_mm256_madd_epi16(sum16, _mm256_set1_epi16(1)));
 }
 
-const tern_ternary_kernels tern_ternary_avx2 = { gemv_rows, NULL, gemm_block, tq2_block_dot };
+const tern_ternary_kernels tern_ternary_avx2 = { gemv_rows, NULL, 0, 0, gemm_block, tq2_block_dot };
 #endif

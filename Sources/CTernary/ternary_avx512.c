@@ -103,6 +103,48 @@ AVX512 static inline __attribute__((always_inline)) void gemv_row_lanes(const ui
     }
 }
 
+/// Rows the decoded kernel multiplies together (2 rows x 8 tokens = 16 accumulators).
+#define GEMV_DECODED_ROWS 2
+/// Tokens the decoded kernel takes at once.
+#define GEMV_DECODED_TOKENS 8
+
+/// Per-lane exact dots of R rows with nt tokens (3 to 8), as gemv_row_lanes gives, but with
+/// the codes decoded first. With several tokens the multiplies are the work, not the decode:
+/// the pair identity above costs two VPDPBUSD per plane, row and token; decoding plane j's
+/// codes (two compares, a masked move and a masked add, then m -> 3m for the next plane: all
+/// on ports VPDPBUSD does not need) costs one per plane and row, shared by every token, and
+/// leaves one VPDPBUSD per plane, row and token. The codes are 0..2, so a group adds at most
+/// 5 * 4 * 2 * 128 to a lane: no fold is needed for any row length that fits in memory.
+AVX512 static inline __attribute__((always_inline)) void gemv_decoded_lanes(const uint8_t *const *rows, const int8_t *q, size_t stride,
+                                                                            size_t groups, const int R, const int nt,
+                                                                            __m512i lanes[][GEMV_SUM_ROWS], size_t k) {
+    __m512i acc[GEMV_DECODED_ROWS][GEMV_DECODED_TOKENS];
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < nt; t++) acc[r][t] = _mm512_setzero_si512();
+    for (size_t g = 0; g < groups; g++) {
+        __m512i m[GEMV_DECODED_ROWS];
+        for (int r = 0; r < R; r++) {
+            m[r] = _mm512_loadu_si512(rows[r] + g * TERN_T5_GROUP_BYTES);
+            _mm_prefetch((const char *)((uintptr_t)rows[0] + (g * (size_t)R + (size_t)r) * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES),
+                         _MM_HINT_T0);
+        }
+#pragma GCC unroll 5
+        for (int j = 0; j < 5; j++) {
+            __m512i c[GEMV_DECODED_ROWS];
+            for (int r = 0; r < R; r++) {
+                c[r] = plane_codes(m[r]);
+                if (j < 4) m[r] = times3(m[r]);
+            }
+            for (int t = 0; t < nt; t++) {
+                __m512i xv = _mm512_loadu_si512(q + (size_t)t * stride + g * TERN_T5_GROUP + j * 64);
+                for (int r = 0; r < R; r++) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], c[r], xv);
+            }
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        for (int r = 0; r < R; r++) lanes[t][k + r] = acc[r][t];
+}
+
 /// Dword i of the result = the sum of the 16 dwords of v[i]: a transpose-and-add tree,
 /// 45 operations for 16 rows instead of 8 per row for separate horizontal sums.
 AVX512 static inline __m512i sum16(const __m512i v[GEMV_SUM_ROWS]) {
@@ -125,16 +167,20 @@ AVX512 static inline __m512i sum16(const __m512i v[GEMV_SUM_ROWS]) {
 /// (2560x6912) and 72 -> 93 (6912x2560); from DRAM, slow memory phase, two tokens
 /// (4 rows x 1 pair) 39-43 -> 44-46 GB/s, three tokens (2 rows x 1 pair; 4 rows spill)
 /// 27-31 -> 30-32.
+///
+/// `decoded`: gemv_decoded_lanes instead (P unused), for 3 to 8 tokens.
 AVX512 static inline __attribute__((always_inline)) void gemv_block(const tern_t5_matrix *w, const int8_t *q, size_t stride,
-                                                                    const int nt, const int R, const int P, size_t r0, size_t n, int32_t *out) {
+                                                                    const int nt, const int R, const int P, const int decoded,
+                                                                    size_t r0, size_t n, int32_t *out) {
     size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;
     const uint8_t *first = w->packed + r0 * row_bytes;
     for (size_t i = 0; i < n; i += GEMV_SUM_ROWS) {
-        __m512i lanes[TERN_GEMV_TOKENS][GEMV_SUM_ROWS];
+        __m512i lanes[GEMV_DECODED_TOKENS][GEMV_SUM_ROWS];
         for (size_t k = 0; k < GEMV_SUM_ROWS; k += (size_t)R) {
             const uint8_t *rows[GEMV_ROWS];
             for (size_t r = 0; r < (size_t)R; r++) rows[r] = first + (i + k + r < n ? i + k + r : n - 1) * row_bytes;
-            gemv_row_lanes(rows, q, stride, groups, R, nt, P, lanes, k);
+            if (decoded) gemv_decoded_lanes(rows, q, stride, groups, R, nt, lanes, k);
+            else gemv_row_lanes(rows, q, stride, groups, R, nt, P, lanes, k);
         }
         for (int t = 0; t < nt; t++) {
             __m512i sums = sum16(lanes[t]);
@@ -145,16 +191,21 @@ AVX512 static inline __attribute__((always_inline)) void gemv_block(const tern_t
 }
 
 AVX512 static void gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) {
-    gemv_block(w, q, 0, 1, GEMV_ROWS, GEMV_ROW_PAIRS, r0, n, out);
+    gemv_block(w, q, 0, 1, GEMV_ROWS, GEMV_ROW_PAIRS, 0, r0, n, out);
 }
 
 AVX512 static void gemv_tokens(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens,
                                size_t r0, size_t n, int32_t *out) {
+    // Decoded from 3 tokens on (2 threads, Zen 4, GOPS, pair identity -> decoded): 3 tokens
+    // 440 -> 520, 4: -> 575, 8: 440 -> 690; 2 tokens 430 either way (bound by memory).
+#define DECODED(NT) case NT: gemv_block(w, q, stride, NT, GEMV_DECODED_ROWS, 1, 1, r0, n, out); break;
     switch (tokens) {
     case 1: gemv_rows(w, q, r0, n, out); break;
-    case 2: gemv_block(w, q, stride, 2, GEMV_ROWS, 1, r0, n, out); break;
-    default: gemv_block(w, q, stride, 3, 2, 1, r0, n, out); break;
+    case 2: gemv_block(w, q, stride, 2, GEMV_ROWS, 1, 0, r0, n, out); break;
+    DECODED(3) DECODED(4) DECODED(5) DECODED(6) DECODED(7)
+    default: gemv_block(w, q, stride, 8, GEMV_DECODED_ROWS, 1, 1, r0, n, out); break;
     }
+#undef DECODED
 }
 
 /// Transposes 16 rows of 16 dwords: out[d] holds dword d of rows 0..15.
@@ -262,5 +313,11 @@ AVX512 static int32_t tq2_block_dot(const uint8_t *qs, const int8_t *x) {
     return _mm512_reduce_add_epi32(acc);
 }
 
-const tern_ternary_kernels tern_ternary_avx512vnni = { gemv_rows, gemv_tokens, gemm_block, tq2_block_dot };
+/// The decoded GEMV runs at ~690 GOPS from 8 tokens on (2 threads, Zen 4, 2560x6912 and
+/// 6912x2560); the GEMM's tiles overtake it only past ~40 tokens (651 / 721 / 755 GOPS at
+/// 32 / 48 / 64). So products of up to 32 tokens stay on the GEMV path.
+#define GEMV_MAX_TOKENS_DECODED 32
+
+const tern_ternary_kernels tern_ternary_avx512vnni = {
+    gemv_rows, gemv_tokens, GEMV_DECODED_TOKENS, GEMV_MAX_TOKENS_DECODED, gemm_block, tq2_block_dot };
 #endif

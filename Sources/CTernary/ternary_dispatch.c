@@ -63,12 +63,18 @@ static void *scratch_alloc(size_t bytes) { return aligned_alloc(64, (bytes + 63)
 /// Rows computed per kernel call inside a run (the size of the int32 buffer on the stack).
 #define GEMV_CHUNK 32
 
+/// Products of up to this many tokens run on the GEMV path with these kernels.
+static size_t gemv_max_tokens(const tern_ternary_kernels *k) {
+    return k->gemv_max_tokens ? k->gemv_max_tokens : TERN_GEMV_MAX_TOKENS;
+}
+
 /// Rows r0 .. r0+n-1 (n <= GEMV_CHUNK) of w times every token of x into y.
 static void gemv_chunk(const tern_ternary_kernels *k, const tern_t5_matrix *w, const tern_activations *x, float *y,
                        size_t r0, size_t n) {
-    int32_t dots[TERN_GEMV_TOKENS * GEMV_CHUNK];
-    for (size_t t0 = 0; t0 < x->tokens; t0 += TERN_GEMV_TOKENS) {
-        size_t nt = x->tokens - t0 < TERN_GEMV_TOKENS ? x->tokens - t0 : TERN_GEMV_TOKENS;
+    int32_t dots[TERN_GEMV_GROUP_MAX * GEMV_CHUNK];
+    size_t group = k->gemv_tokens && k->gemv_group ? k->gemv_group : TERN_GEMV_TOKENS;
+    for (size_t t0 = 0; t0 < x->tokens; t0 += group) {
+        size_t nt = x->tokens - t0 < group ? x->tokens - t0 : group;
         if (k->gemv_tokens) k->gemv_tokens(w, x->q + t0 * x->stride, x->stride, nt, r0, n, dots);
         else
             for (size_t t = 0; t < nt; t++) k->gemv_rows(w, x->q + (t0 + t) * x->stride, r0, n, dots + t * n);
@@ -147,7 +153,7 @@ void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
                     const tern_activations *x, float *y) {
     if (w->rows == 0 || x->tokens == 0) return;
     const tern_ternary_kernels *k = kernels_for(v);
-    if (x->tokens <= TERN_GEMV_MAX_TOKENS) {
+    if (x->tokens <= gemv_max_tokens(k)) {
         tern_t5_matmul_many(v, pool, &w, &y, 1, x);
         return;
     }
@@ -164,7 +170,7 @@ void tern_t5_matmul(tern_variant v, tern_pool *pool, const tern_t5_matrix *w,
 void tern_t5_matmul_many(tern_variant v, tern_pool *pool, const tern_t5_matrix *const *ws, float *const *ys,
                          size_t count, const tern_activations *x) {
     if (count == 0 || x->tokens == 0) return;
-    if (x->tokens > TERN_GEMV_MAX_TOKENS || count > TERN_MATMUL_MANY_MAX) {
+    if (x->tokens > gemv_max_tokens(kernels_for(v)) || count > TERN_MATMUL_MANY_MAX) {
         for (size_t i = 0; i < count; i++) tern_t5_matmul(v, pool, ws[i], x, ys[i]);
         return;
     }

@@ -13,8 +13,12 @@
 /// costs as much as ~12 tokens of GEMV. Measured on 2B (2 threads, Zen 4, pp tokens/s):
 /// GEMV 78 / 85 / 93 / 91 at 4 / 8 / 12 / 16 tokens, GEMM 43 / 69 / — / 102 (serving decodes
 /// up to ServingDefaults.maxSequences streams per pass, so this is its batch-size range).
+/// A variant whose GEMV takes many tokens at once sets its own (gemv_max_tokens).
 #define TERN_GEMV_MAX_TOKENS 12
+/// Tokens one gemv_tokens call takes at most, unless the variant says more (gemv_group).
 #define TERN_GEMV_TOKENS 3
+/// The most any variant's gemv_tokens takes at once (the dispatcher's buffer).
+#define TERN_GEMV_GROUP_MAX 8
 
 /// The per-variant pieces the dispatcher (ternary_dispatch.c) runs on the pool.
 typedef struct {
@@ -25,6 +29,10 @@ typedef struct {
     /// them: out[t*n + i].
     void (*gemv_tokens)(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens,
                         size_t r0, size_t n, int32_t *out);
+    /// Tokens gemv_tokens takes at once: 0 means TERN_GEMV_TOKENS; at most TERN_GEMV_GROUP_MAX.
+    size_t gemv_group;
+    /// Products of up to this many tokens take the GEMV path: 0 means TERN_GEMV_MAX_TOKENS.
+    size_t gemv_max_tokens;
     /// Integer dots of rows r0 .. r0+TERN_GEMM_ROW_BLOCK-1 (rows past the end count as zero)
     /// with every token of x: out[t*TERN_GEMM_ROW_BLOCK + i]. The rows are unpacked once
     /// into `scratch` (TERN_GEMM_ROW_BLOCK * x->stride bytes, 64-aligned) in whatever tile

@@ -79,7 +79,7 @@ DOTPROD static inline int32x4_t dot_sdot(int32x4_t acc, int8x16_t a, int8x16_t b
             }                                                                                        \
         return vaddvq_s32(acc);                                                                      \
     }                                                                                                \
-    const tern_ternary_kernels tern_ternary_##NAME = {NAME##_gemv_rows, NULL, NAME##_gemm_block, NAME##_tq2_block_dot};
+    const tern_ternary_kernels tern_ternary_##NAME = {NAME##_gemv_rows, NULL, 0, 0, NAME##_gemm_block, NAME##_tq2_block_dot};
 
 DEFINE_KERNELS(neon, , dot_neon)
 DEFINE_KERNELS(neon_dotprod, DOTPROD, dot_sdot)

@@ -37,4 +37,4 @@ static int32_t tq2_block_dot(const uint8_t *qs, const int8_t *x) {
     return acc;
 }
 
-const tern_ternary_kernels tern_ternary_scalar = { gemv_rows, NULL, gemm_block, tq2_block_dot };
+const tern_ternary_kernels tern_ternary_scalar = { gemv_rows, NULL, 0, 0, gemm_block, tq2_block_dot };

@@ -49,11 +49,12 @@ import TernKernels
     func longRowsOfExtremeValuesStayExact(variant: KernelVariant) throws {
         // Largest codes times largest activations over 1.4 M columns: the raw-byte AVX-512
         // GEMV's int32 lanes would wrap without its periodic lane folds; the result must be
-        // exact for 1, 2 and 3 tokens (each has its own register blocking).
+        // exact for 1, 2, 3 and 8 tokens (each has its own register blocking; from 3 tokens
+        // the AVX-512 GEMV decodes the codes first and folds nothing).
         let cols = 1_400_000
         for fill: Float in [1, -1] {
             let (w, _) = try ternaryMatrix(rows: 2, cols: cols, seed: 18, fill: fill)
-            for tokens in 1...3 {
+            for tokens in [1, 2, 3, 8] {
                 let x = try QuantizedActivations([Float](repeating: 5, count: tokens * cols), tokens: tokens, cols: cols)
                 let expected = Float(fill) * 0.5 * Float(127 * cols) * (5 / 127)
                 let y = try w.gemm(x, variant: variant)
@@ -69,7 +70,7 @@ import TernKernels
     func fusedProductsEqualSeparateOnes(variant: KernelVariant) throws {
         let pool = ThreadPool(threads: 2)
         let matrices = try [(70, 300), (33, 300), (5, 300)].enumerated().map { try ternaryMatrix(rows: $1.0, cols: $1.1, seed: UInt64(40 + $0)).0 }
-        for tokens in [1, 2, 3, 4, 7, 12, 13] {
+        for tokens in [1, 2, 3, 4, 7, 8, 9, 12, 13, 32, 33] {
             let x = try QuantizedActivations(randomActivations(tokens: tokens, cols: 300, seed: UInt64(tokens)), tokens: tokens, cols: 300)
             let outputs = matrices.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: tokens * $0.rows) }
             defer { outputs.forEach { $0.deallocate() } }
