@@ -93,8 +93,12 @@ import TernNode
             misbehaved: { peer in penalized.update { $0.append(peer) } })
         let compute = ComputeExecutor()
         defer { compute.shutDown() }
+        // As patient as the handshake (InProcessMesh): model tests may hold this process's
+        // cooperative threads for seconds, and the inventory question must not time out then.
+        var settings = TaskPlaneSettings()
+        settings.inventoryTimeout = .seconds(120)
         let plane = TaskPlane(identity: identity, mesh: mesh, store: store, ledger: ledger, compute: compute, dialer: dialer,
-                              settings: TaskPlaneSettings(), logger: Logger(label: "test"))
+                              settings: settings, logger: Logger(label: "test"))
 
         await #expect(throws: (any Error).self) { try await plane.fetch(manifest.id, kind: .dataset) }
         #expect(!penalized.current.isEmpty && penalized.current.allSatisfy { $0 == holder.identity.nodeID },

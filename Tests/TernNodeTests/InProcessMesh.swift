@@ -15,6 +15,8 @@ import TernNode
 /// executor, so they do not starve like this.
 final class InProcessMesh: Sendable {
     static let handshakeTimeout = TimeAmount.seconds(120)
+    /// The fetcher's inventory question (a dial, a handshake and an answer), as patient.
+    static let inventoryTimeout = Duration.seconds(120)
 
     struct Node: Sendable {
         let identity: NodeIdentity
@@ -56,6 +58,8 @@ final class InProcessMesh: Sendable {
             liveMembers: { ports.current.keys.filter { $0 != identity.nodeID } },
             misbehaved: { _ in })
         let compute = ComputeExecutor()
+        var settings = settings
+        settings.inventoryTimeout = InProcessMesh.inventoryTimeout
         let plane = TaskPlane(identity: identity, mesh: mesh, store: store, ledger: ledger, compute: compute, dialer: dialer,
                               settings: settings, logger: Logger(label: name), serving: serving(store))
         let listener = try await SecureListener.bind(host: "127.0.0.1", port: 0, identity: transport,

@@ -67,7 +67,10 @@ import TernNode
         let app = APIServer.application(
             address: HostPort(host: "127.0.0.1", port: 0), key: nil, observer: LoneObserver(), metrics: metrics,
             logger: Logger(label: "test"), routes: { local.addRoutes(to: $0, mesh: forwarding) }, onListening: { continuation.yield($0) })
-        let expected = try Self.localRun("Once upon a time", maxTokens: 12, temperature: 0.9, seed: 5)
+        // Off the cooperative pool, which the planes' handshakes need.
+        let expected = try await Subprocess.offPool {
+            try Self.localRun("Once upon a time", maxTokens: 12, temperature: 0.9, seed: 5)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
             var iterator = ports.makeAsyncIterator()

@@ -142,7 +142,11 @@ public final class TaskPlane: Sendable {
 
     // MARK: Blobs for this node's own use
 
-    func fetcher() -> BlobFetcher { BlobFetcher(store: store, dialer: dialer, counters: counters, activity: activity) }
+    func fetcher() -> BlobFetcher {
+        var fetcher = BlobFetcher(store: store, dialer: dialer, counters: counters, activity: activity)
+        fetcher.inventoryTimeout = settings.inventoryTimeout
+        return fetcher
+    }
 
     /// Fetches `blob` from the mesh into the store (resuming a partial one).
     public func fetch(_ blob: BlobID, kind: BlobKind = .model, name: String? = nil, hints: [NodeID] = []) async throws -> BlobFetchReport {

@@ -8,6 +8,9 @@ public struct TaskPlaneSettings: Sendable, Equatable {
     public var streamsPerPeer = 8
     /// How long a worker waits for the requester to accept or reject a result.
     public var acceptTimeout: Duration = .seconds(60)
+    /// How long a fetch waits for peers to say which of them hold a blob (dial, handshake
+    /// and answer). Tests whose processes are busy with model work allow more.
+    public var inventoryTimeout: Duration = .seconds(5)
     /// Kernel threads each job's model work uses (`--threads`); nil: one per core.
     public var kernelThreads: Int?
     /// Fault injection for tests of verification; nil (no fault) everywhere else. Set only by
