@@ -70,7 +70,7 @@ import TernKernels
     func fusedProductsEqualSeparateOnes(variant: KernelVariant) throws {
         let pool = ThreadPool(threads: 2)
         let matrices = try [(70, 300), (33, 300), (5, 300)].enumerated().map { try ternaryMatrix(rows: $1.0, cols: $1.1, seed: UInt64(40 + $0)).0 }
-        for tokens in [1, 2, 3, 4, 7, 8, 9, 12, 13, 32, 33] {
+        for tokens in [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 32, 33, 64, 65] {
             let x = try QuantizedActivations(randomActivations(tokens: tokens, cols: 300, seed: UInt64(tokens)), tokens: tokens, cols: 300)
             let outputs = matrices.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: tokens * $0.rows) }
             defer { outputs.forEach { $0.deallocate() } }

@@ -113,7 +113,7 @@ typedef struct {
 } tern_activations;
 
 /// y[t*rows + r] = (sum_k w[r][k]*q[t][k]) * row_scale[r] * dequant[t]. `y` holds
-/// tokens*rows floats. Up to 12 tokens (32 with AVX-512 VNNI) use the GEMV kernel (weights decoded on the fly),
+/// tokens*rows floats. Up to 12 tokens (32 with AVX-512 VNNI, 64 with AVX2) use the GEMV kernel (weights decoded on the fly),
 /// more use the GEMM kernel (rows unpacked to int8 tiles once per call); the integer sums
 /// are exact, so every variant and thread count gives identical bits.
 /// Caller guarantees x->cols == w->cols and x->stride == tern_activation_stride(cols).
