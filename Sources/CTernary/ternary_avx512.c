@@ -55,6 +55,17 @@ AVX512 static inline __m512i times3(__m512i m) {
 /// Rows whose int32 lanes are summed together by one transpose-and-add tree (sum16).
 #define GEMV_SUM_ROWS 16
 
+/// Loads group g of each of R rows into m and prefetches GEMV_PREFETCH_BYTES ahead, in memory
+/// order across the rows' contiguous bytes. A prefetch may point past the matrix: it never
+/// faults (hence the integer address).
+AVX512 static inline __attribute__((always_inline)) void load_group(const uint8_t *const *rows, size_t g, const int R, __m512i *m) {
+    for (int r = 0; r < R; r++) {
+        m[r] = _mm512_loadu_si512(rows[r] + g * TERN_T5_GROUP_BYTES);
+        _mm_prefetch((const char *)((uintptr_t)rows[0] + (g * (size_t)R + (size_t)r) * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES),
+                     _MM_HINT_T0);
+    }
+}
+
 /// Per-lane exact dots (already >> 8) of R rows `rows[r]` with nt tokens (rows of `stride`
 /// bytes): lanes[t][k + r]. Plane j of a row feeds pair j % P. Weights are prefetched in memory
 /// order across the rows' contiguous bytes (line r of step g is g * R + r past the first
@@ -73,12 +84,7 @@ AVX512 static inline __attribute__((always_inline)) void gemv_row_lanes(const ui
                 for (int p = 0; p < P; p++) a[r][t][p] = b[r][t][p] = _mm512_setzero_si512();
         for (size_t g = g0; g < g1; g++) {
             __m512i m[GEMV_ROWS];
-            for (int r = 0; r < R; r++) {
-                m[r] = _mm512_loadu_si512(rows[r] + g * TERN_T5_GROUP_BYTES);
-                // May point past the matrix: a prefetch never faults (hence the integer address).
-                _mm_prefetch((const char *)((uintptr_t)rows[0] + (g * (size_t)R + (size_t)r) * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES),
-                             _MM_HINT_T0);
-            }
+            load_group(rows, g, R, m);
 #pragma GCC unroll 5
             for (int j = 0; j < 5; j++) {
                 __m512i xv[TERN_GEMV_TOKENS];
@@ -123,11 +129,7 @@ AVX512 static inline __attribute__((always_inline)) void gemv_decoded_lanes(cons
         for (int t = 0; t < nt; t++) acc[r][t] = _mm512_setzero_si512();
     for (size_t g = 0; g < groups; g++) {
         __m512i m[GEMV_DECODED_ROWS];
-        for (int r = 0; r < R; r++) {
-            m[r] = _mm512_loadu_si512(rows[r] + g * TERN_T5_GROUP_BYTES);
-            _mm_prefetch((const char *)((uintptr_t)rows[0] + (g * (size_t)R + (size_t)r) * TERN_T5_GROUP_BYTES + GEMV_PREFETCH_BYTES),
-                         _MM_HINT_T0);
-        }
+        load_group(rows, g, R, m);
 #pragma GCC unroll 5
         for (int j = 0; j < 5; j++) {
             __m512i c[GEMV_DECODED_ROWS];
