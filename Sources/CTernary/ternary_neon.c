@@ -27,6 +27,10 @@ static inline int32x4_t dot_neon(int32x4_t acc, int8x16_t a, int8x16_t b) {
 
 DOTPROD static inline int32x4_t dot_sdot(int32x4_t acc, int8x16_t a, int8x16_t b) { return vdotq_s32(acc, a, b); }
 
+/// Tokens gemv_tokens takes at once (8 accumulators; the GEMV/GEMM switch stays at
+/// TERN_GEMV_MAX_TOKENS: not measured on ARM hardware yet).
+#define GEMV_TOKENS_NEON 4
+
 // One body per dot flavour: the macro keeps the two variants identical except for the dot.
 #define DEFINE_KERNELS(NAME, ATTR, DOT)                                                              \
     ATTR static void NAME##_gemv_rows(const tern_t5_matrix *w, const int8_t *q, size_t r0, size_t n, int32_t *out) { \
@@ -41,6 +45,37 @@ DOTPROD static inline int32x4_t dot_sdot(int32x4_t acc, int8x16_t a, int8x16_t b
                     for (int j = 0; j < 5; j++) acc[h] = DOT(acc[h], plane_codes(v, j), vld1q_s8(x + j * 64)); \
                 }                                                                                    \
             out[i] = vaddvq_s32(vaddq_s32(vaddq_s32(acc[0], acc[1]), vaddq_s32(acc[2], acc[3])));   \
+        }                                                                                            \
+    }                                                                                                \
+    /* gemv_rows for nt <= 4 tokens at once: each plane's codes are decoded once (a byte     \
+       multiply, two compares, an add and a negate) for every token, which then costs one dot. */ \
+    ATTR static inline __attribute__((always_inline)) void NAME##_gemv_n(const tern_t5_matrix *w, const int8_t *q, size_t stride, \
+                                                                         const int nt, size_t r0, size_t n, int32_t *out) { \
+        size_t row_bytes = tern_t5_row_bytes(w->cols), groups = row_bytes / TERN_T5_GROUP_BYTES;      \
+        for (size_t i = 0; i < n; i++) {                                                             \
+            const uint8_t *row = w->packed + (r0 + i) * row_bytes;                                   \
+            int32x4_t acc[GEMV_TOKENS_NEON][2];                                                      \
+            for (int t = 0; t < nt; t++) acc[t][0] = acc[t][1] = vdupq_n_s32(0);                     \
+            for (size_t g = 0; g < groups; g++)                                                      \
+                for (int h = 0; h < 4; h++) {                                                        \
+                    uint8x16_t v = vld1q_u8(row + g * TERN_T5_GROUP_BYTES + h * 16);                 \
+                    const int8_t *x = q + g * TERN_T5_GROUP + h * 16;                                \
+                    for (int j = 0; j < 5; j++) {                                                    \
+                        int8x16_t codes = plane_codes(v, j);                                         \
+                        for (int t = 0; t < nt; t++)                                                 \
+                            acc[t][h & 1] = DOT(acc[t][h & 1], codes, vld1q_s8(x + (size_t)t * stride + j * 64)); \
+                    }                                                                                \
+                }                                                                                    \
+            for (int t = 0; t < nt; t++) out[(size_t)t * n + i] = vaddvq_s32(vaddq_s32(acc[t][0], acc[t][1])); \
+        }                                                                                            \
+    }                                                                                                \
+    ATTR static void NAME##_gemv_tokens(const tern_t5_matrix *w, const int8_t *q, size_t stride, size_t tokens, \
+                                        size_t r0, size_t n, int32_t *out) {                         \
+        switch (tokens) {                                                                            \
+        case 1: NAME##_gemv_rows(w, q, r0, n, out); break;                                           \
+        case 2: NAME##_gemv_n(w, q, stride, 2, r0, n, out); break;                                   \
+        case 3: NAME##_gemv_n(w, q, stride, 3, r0, n, out); break;                                   \
+        default: NAME##_gemv_n(w, q, stride, 4, r0, n, out); break;                                  \
         }                                                                                            \
     }                                                                                                \
     ATTR static void NAME##_gemm_block(const tern_t5_matrix *w, size_t r0, const tern_activations *x, uint8_t *codes, int32_t *out) { \
@@ -79,7 +114,8 @@ DOTPROD static inline int32x4_t dot_sdot(int32x4_t acc, int8x16_t a, int8x16_t b
             }                                                                                        \
         return vaddvq_s32(acc);                                                                      \
     }                                                                                                \
-    const tern_ternary_kernels tern_ternary_##NAME = {NAME##_gemv_rows, NULL, 0, 0, NAME##_gemm_block, NAME##_tq2_block_dot};
+    const tern_ternary_kernels tern_ternary_##NAME = {NAME##_gemv_rows, NAME##_gemv_tokens, GEMV_TOKENS_NEON, 0, \
+                                                      NAME##_gemm_block, NAME##_tq2_block_dot};
 
 DEFINE_KERNELS(neon, , dot_neon)
 DEFINE_KERNELS(neon_dotprod, DOTPROD, dot_sdot)

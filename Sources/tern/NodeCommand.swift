@@ -42,7 +42,10 @@ struct NodeCommand: AsyncParsableCommand {
                 maxJobs, blobQuotaBytes, uploadBytesPerSecond, kernelThreads, api, apiKeyFile). Peers reach this node's blob store and
                 job runner (`blob/1`, `task/1` streams) on the same address as gossip. With --api it also serves the
                 OpenAI-compatible API (/v1/models, …), Prometheus /metrics and a status page at / (docs/api.md);
-                the port it bound is written to api.json in the data directory.
+                the port it bound is written to api.json in the data directory. A request naming a model this
+                node does not hold (by blob id, as /v1/models lists peers' models) runs on a live peer that
+                holds it and streams back; if that peer fails mid-stream, another holder continues it.
+                Every node serves completions that peers forward for the models it holds, --api or not.
                 """)
 
         @Option(help: "Gossip address HOST:PORT (UDP and TCP). Default 127.0.0.1:7946.") var listen: String?
