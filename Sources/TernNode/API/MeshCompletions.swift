@@ -20,8 +20,10 @@ public final class MeshCompletions: Sendable {
     let plane: TaskPlane
     let metrics: NodeMetrics
     let logger: Logger
-    /// Forwarded completions that failed, by peer (they go last in the ranking).
-    private let failures = Mutex<[NodeID: Int]>([:])
+    /// Forwarded completions that failed lately, by peer, and when the last one did: such a
+    /// peer goes last in the ranking until `failureMemory` has passed without another.
+    private let failures = Mutex<[NodeID: (count: Int, last: ContinuousClock.Instant)]>([:])
+    static let failureMemory: Duration = .seconds(300)
 
     public init(plane: TaskPlane, metrics: NodeMetrics, logger: Logger) {
         self.plane = plane
@@ -42,7 +44,11 @@ public final class MeshCompletions: Sendable {
     /// Live peers holding every blob of `inputs`, best first.
     func holders(of inputs: [BlobID]) async -> [NodeID] {
         let live = await plane.dialer.liveMembers()
-        let failed = failures.withLock { $0 }
+        let now = ContinuousClock.now
+        let failed = failures.withLock { failures in
+            failures = failures.filter { now - $0.value.last < Self.failureMemory }
+            return failures
+        }
         var candidates: [ServingRouteRanking.Holder] = []
         for peer in live {
             let (record, profile) = plane.profile(of: peer)
@@ -53,7 +59,7 @@ public final class MeshCompletions: Sendable {
                 id: peer.hex, memoryGBPerSecond: profile.memoryGBPerSecond, ternaryGOPS: record?.gops ?? profile.ternaryGOPS,
                 loadPercent: Int(profile.loadPercent),
                 revokedJobs: Int((try? plane.ledger.credit(nodeID: peer.hex))??.jobsRevoked ?? 0),
-                recentFailures: failed[peer, default: 0]))
+                recentFailures: failed[peer]?.count ?? 0))
         }
         let order = ServingRouteRanking.order(candidates)
         return order.compactMap { id in live.first { $0.hex == id } }
@@ -138,7 +144,7 @@ public final class MeshCompletions: Sendable {
                     events.finish()
                     return
                 }
-                failures.withLock { $0[worker, default: 0] += 1 }
+                failures.withLock { $0[worker] = (($0[worker]?.count ?? 0) + 1, ContinuousClock.now) }
                 logger.notice("forwarded completion failed; trying the next holder", metadata: [
                     "worker": "\(worker.fingerprint)", "tokens": "\(streamed.withLock { $0.count })", "error": "\(error)"])
                 lastFailure = error
