@@ -12,7 +12,7 @@ import TernNode
 /// the demo model. A fails the way a hostile or dying peer does, and the client still gets
 /// exactly the completion a local run gives — same seed, same continuation — from B.
 @Suite(.serialized) struct MeshCompletionsTests {
-    static let faults: [CompletionFault] = [.vanishAfter(tokens: 3), .forgeReceipt]
+    static let faults: [CompletionFault] = [.vanishAfter(tokens: 3), .forgeReceipt, .overrun]
 
     /// What a local run of `prompt` gives with the API's sampling (temperature and seed only).
     static func localRun(_ prompt: String, maxTokens: Int, temperature: Float, seed: UInt64) throws -> GenerationResult {
@@ -92,9 +92,10 @@ import TernNode
             let creditB = try #require(try requester.ledger.credit(nodeID: workerB.identity.nodeID.hex))
             #expect(creditB.jobsAccepted == 1)
             let creditA = try requester.ledger.credit(nodeID: workerA.identity.nodeID.hex)
-            if fault == .forgeReceipt {
+            if fault != .vanishAfter(tokens: 3) {
                 #expect(creditA?.jobsRejected == 1 && creditA?.jobsAccepted ?? 0 == 0)
                 #expect(creditB.tokensAccepted == 0, "B only replayed A's tokens and finished at once")
+                #expect(expected.finishReason == .length, "an overrun is caught only past the budget")
             } else {
                 #expect(creditA?.jobsAccepted ?? 0 == 0)
                 #expect(creditB.tokensAccepted == Int64(expected.tokens.count - 3))

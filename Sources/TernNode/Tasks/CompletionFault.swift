@@ -6,4 +6,6 @@ public enum CompletionFault: Sendable, Equatable {
     /// Streams honest tokens but signs a receipt over one more: the requester refuses the
     /// result before countersigning it.
     case forgeReceipt
+    /// Streams every honest token, then one more than the job allows before its result.
+    case overrun
 }

@@ -185,6 +185,7 @@ struct JobWorker: Sendable {
                 case let .finished(outcome):
                     run.markEnded()
                     if fault == .forgeReceipt { chain.append([0, 0, 0, 0]) }
+                    if fault == .overrun { _ = await send(.token(requestID: requestID, token: 0, text: "?", logprobs: [])) }
                     let result = CompletionJobResult(
                         finish: outcome.finishReason == .length ? .length : outcome.finishReason == .stopString ? .stopString : .endOfGeneration,
                         promptTokens: UInt32(clamping: outcome.promptTokens), completionTokens: UInt32(clamping: outcome.completionTokens),

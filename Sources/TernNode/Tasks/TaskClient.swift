@@ -27,7 +27,7 @@ struct TaskClient: Sendable {
     }
 
     /// Sends `job` to `worker`, passes each progress message to `onProgress` (each token of
-    /// a `complete` job to `onToken`), checks the
+    /// a `complete` job to `onToken`, which may refuse it by throwing), checks the
     /// result — the receipt must be the worker's, for this job, its inputs and options, and
     /// name the output actually sent — then countersigns it and waits for the worker to
     /// store that. A result that fails a check is rejected and thrown as `.rejected`.
@@ -37,7 +37,7 @@ struct TaskClient: Sendable {
              fetchOutput: @Sendable (BlobID) async throws -> [UInt8],
              checkOutput: @Sendable (SignedReceipt, [UInt8]) throws -> Void = { _, _ in },
              onAccepted: @Sendable () -> Void = {},
-             onToken: @Sendable (_ token: Int32, _ text: String, _ logprobs: [LogprobEntry]) -> Void = { _, _, _ in },
+             onToken: @Sendable (_ token: Int32, _ text: String, _ logprobs: [LogprobEntry]) throws -> Void = { _, _, _ in },
              onProgress: @Sendable (_ text: String, _ done: UInt32, _ loss: Double?) -> Void) async throws -> Outcome {
         let connection = try await dialer.open(worker, TaskProtocol.task)
         defer { Task { await connection.close() } }
@@ -54,7 +54,7 @@ struct TaskClient: Sendable {
                 onProgress(text, done, loss)
             case let .token(_, token, text, logprobs):
                 guard job.kind == .complete else { throw FetchError.protocolViolation("a token reply to a \(job.kind) job") }
-                onToken(token, text, logprobs)
+                try onToken(token, text, logprobs)
             case let .failure(_, failure):
                 throw failure
             case let .result(_, receiptBytes, inline):

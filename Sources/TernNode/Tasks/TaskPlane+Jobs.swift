@@ -96,7 +96,7 @@ extension TaskPlane {
     func send(_ job: JobRequest, to worker: NodeID,
               checkOutput: @escaping @Sendable (SignedReceipt, [UInt8]) throws -> Void = { _, _ in },
               onAccepted: @escaping @Sendable () -> Void = {},
-              onToken: @escaping @Sendable (Int32, String, [LogprobEntry]) -> Void = { _, _, _ in },
+              onToken: @escaping @Sendable (Int32, String, [LogprobEntry]) throws -> Void = { _, _, _ in },
               onProgress: @escaping @Sendable (String, UInt32, Double?) -> Void = { _, _, _ in }) async throws -> TaskClient.Outcome {
         let outcome: TaskClient.Outcome
         do {
