@@ -22,10 +22,10 @@ model="${MODEL:-smollm2}"
 python3 -c "import openai" 2>/dev/null || { echo "bench-api: python3 cannot import openai (pip install openai)" >&2; exit 1; }
 
 daemon_pid=""
-scratch=""
+node_dir=""
 cleanup() {
     if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
-    if [ -n "$scratch" ]; then rm -rf "$scratch"; fi
+    if [ -n "$node_dir" ]; then rm -rf "$node_dir"; fi
 }
 trap cleanup EXIT
 
@@ -33,19 +33,19 @@ if [ -z "$node" ]; then
     [ -x "$tern" ] || { echo "bench-api: $tern not built (swift build -c release --product tern)" >&2; exit 1; }
     demo="${TERN_MODELS:-$HOME/.cache/tern/models}/SmolLM2-135M-Instruct.Q4_1.gguf"
     [ -f "$demo" ] || { echo "bench-api: missing $demo: run scripts/setup.sh" >&2; exit 1; }
-    scratch="$(mktemp -d "${TMPDIR:-/tmp}/tern-bench-api.XXXXXX")"
+    node_dir="$(mktemp -d "${TMPDIR:-/tmp}/tern-bench-api.XXXXXX")"
     port=$((20000 + RANDOM % 20000))
-    "$tern" node start --data "$scratch" --listen "127.0.0.1:$port" --api 127.0.0.1:0 --log-level warning ${NODE_ARGS:-} \
-        >"$scratch/daemon.log" 2>&1 &
+    "$tern" node start --data "$node_dir" --listen "127.0.0.1:$port" --api 127.0.0.1:0 --log-level warning ${NODE_ARGS:-} \
+        >"$node_dir/daemon.log" 2>&1 &
     daemon_pid=$!
     for _ in $(seq 1 240); do
-        [ -f "$scratch/api.json" ] && break
-        kill -0 "$daemon_pid" 2>/dev/null || { echo "bench-api: the daemon exited:" >&2; cat "$scratch/daemon.log" >&2; exit 1; }
+        [ -f "$node_dir/api.json" ] && break
+        kill -0 "$daemon_pid" 2>/dev/null || { echo "bench-api: the daemon exited:" >&2; cat "$node_dir/daemon.log" >&2; exit 1; }
         sleep 0.25
     done
-    [ -f "$scratch/api.json" ] || { echo "bench-api: no api.json after 60 s" >&2; exit 1; }
-    "$tern" blob add "$demo" --name "$model" --data "$scratch" >/dev/null
-    node="$(python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); print("http://%s:%d" % (e["host"], e["port"]))' "$scratch/api.json")"
+    [ -f "$node_dir/api.json" ] || { echo "bench-api: no api.json after 60 s" >&2; exit 1; }
+    "$tern" blob add "$demo" --name "$model" --data "$node_dir" >/dev/null
+    node="$(python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); print("http://%s:%d" % (e["host"], e["port"]))' "$node_dir/api.json")"
 fi
 echo "bench-api: $clients clients for $duration s against $node (model $model, max_tokens $max_tokens)" >&2
 
@@ -132,9 +132,9 @@ print(json.dumps(result, indent=2))
 PY
 status=0
 if [ -n "$daemon_pid" ] && ! kill -0 "$daemon_pid" 2>/dev/null; then
-    echo "bench-api: the daemon died during the run:" >&2; tail -50 "$scratch/daemon.log" >&2; status=1
+    echo "bench-api: the daemon died during the run:" >&2; tail -50 "$node_dir/daemon.log" >&2; status=1
 fi
 bad=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["unacceptable_failures"])' "$out")
 [ "$bad" = "0" ] || { echo "bench-api: $bad requests failed with something other than 429" >&2; status=1; }
-[ -z "$scratch" ] || [ "$status" = 0 ] || cp "$scratch/daemon.log" "${out%.json}-daemon.log"
+[ -z "$node_dir" ] || [ "$status" = 0 ] || cp "$node_dir/daemon.log" "${out%.json}-daemon.log"
 exit $status

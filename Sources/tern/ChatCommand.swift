@@ -55,17 +55,7 @@ struct ChatCommand: AsyncParsableCommand {
                                             systemPrompt: system, sampling: sampling.configuration)
         let out = FileHandle.standardOutput, err = FileHandle.standardError
         err.write(Data("[\(template.name) chat, context \(conversation.session.capacity) tokens; /reset starts over, /exit quits]\n".utf8))
-        while true {
-            err.write(Data("> ".utf8))
-            guard let line = readLine(strippingNewline: true) else { break }
-            let message = line.trimmingCharacters(in: .whitespaces)
-            if message.isEmpty { continue }
-            if message == "/exit" { break }
-            if message == "/reset" {
-                conversation.reset()
-                err.write(Data("[conversation reset]\n".utf8))
-                continue
-            }
+        try await Self.converse(reset: conversation.reset) { line in
             do {
                 let reply = try conversation.send(line, maxTokens: tokens) { out.write(Data($0.utf8)) }
                 out.write(Data("\n".utf8))
@@ -82,6 +72,25 @@ struct ChatCommand: AsyncParsableCommand {
         }
     }
 
+    /// The prompt loop both modes share: reads lines from standard input until it ends or
+    /// `/exit`; `/reset` calls `reset`, blank lines are skipped, every other line is a turn.
+    private static func converse(reset: () -> Void, turn: (String) async throws -> Void) async throws {
+        let err = FileHandle.standardError
+        while true {
+            err.write(Data("> ".utf8))
+            guard let line = readLine(strippingNewline: true) else { return }
+            let message = line.trimmingCharacters(in: .whitespaces)
+            if message.isEmpty { continue }
+            if message == "/exit" { return }
+            if message == "/reset" {
+                reset()
+                err.write(Data("[conversation reset]\n".utf8))
+                continue
+            }
+            try await turn(line)
+        }
+    }
+
     /// `--node`: the conversation is kept here and sent whole with each turn to the node's
     /// `/v1/chat/completions`; each reply streams to standard output as it is generated.
     private func chatOnNode() async throws {
@@ -92,17 +101,7 @@ struct ChatCommand: AsyncParsableCommand {
         let opening = system.map { [NodeAPIClient.Message(role: "system", content: $0)] } ?? []
         var messages = opening
         err.write(Data("[\(name) on \(client.http.base); /reset starts over, /exit quits]\n".utf8))
-        while true {
-            err.write(Data("> ".utf8))
-            guard let line = readLine(strippingNewline: true) else { break }
-            let message = line.trimmingCharacters(in: .whitespaces)
-            if message.isEmpty { continue }
-            if message == "/exit" { break }
-            if message == "/reset" {
-                messages = opening
-                err.write(Data("[conversation reset]\n".utf8))
-                continue
-            }
+        try await Self.converse(reset: { messages = opening }) { line in
             messages.append(.init(role: "user", content: line))
             do {
                 let reply = try await client.chat(model: name, messages: messages, parameters: parameters) { out.write(Data($0.utf8)) }
